@@ -1,0 +1,92 @@
+"""Input checks shared by every module: each error names the parameter, the value and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+
+__all__ = ["as_finite_array", "check_finite_scalar", "check_slope"]
+
+
+def check_finite_scalar(name, value, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a float after checking it is a finite real in the given range.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : object
+        The value to check.
+    low, high : float, optional
+        Bounds; ``None`` means unbounded on that side.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If ``value`` is NaN, infinite or outside the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must be in {lo}, {hi}, got {v!r}")
+    return v
+
+
+def check_slope(value, name="negative_slope", low=0.0, high=1.0):
+    """Check a leak ``a``; controllers and the slope-restricted analyses allow ``[0, 1]``."""
+    return check_finite_scalar(name, value, low=low, high=high)
+
+
+def as_finite_array(name, value, *, ndim=None, shape=None, dtype=np.float64):
+    """Convert ``value`` to a contiguous float64 array and check it is finite and shaped right.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : array_like
+        The value to convert.
+    ndim : int, optional
+        Required number of dimensions.
+    shape : tuple, optional
+        Required shape; ``None`` entries match any length.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    try:
+        arr = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from exc
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        if arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)
+        ):
+            want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} must be finite, got {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}"
+        )
+    return arr
