@@ -1,0 +1,136 @@
+"""Shared input handling for the loop analyses: matrices, gain, slope, vertices, centre loop.
+
+The loop is ``x' = A x + B phi_a(k (r - C x))`` with ``m`` channels (``B`` is ``(n, m)``,
+``C`` is ``(m, n)``); the state-feedback controller is the case ``C = K``, ``k = 1``. Its
+differential dynamics are ``dx' = (A - k B diag(s) C) dx`` with each ``s_i`` in ``[a, 1]``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .._validate import as_finite_array, check_finite_scalar, check_slope
+
+__all__ = []
+
+
+def loop_matrices(A, B, C):
+    """Validate ``A, B, C`` and return them as float64 arrays with ``B (n, m)``, ``C (m, n)``."""
+    A = as_finite_array("A", A)
+    if A.ndim == 0:
+        A = A.reshape(1, 1)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+        raise ValueError(f"A must be a non-empty square matrix (n, n), got shape {A.shape}")
+    n = A.shape[0]
+    B = as_finite_array("B", B)
+    if B.ndim <= 1:
+        B = B.reshape(-1, 1)
+    if B.ndim != 2 or B.shape[0] != n:
+        raise ValueError(f"B must have shape ({n}, m) to match A {A.shape}, got {B.shape}")
+    m = B.shape[1]
+    C = as_finite_array("C", C)
+    if C.ndim <= 1:
+        C = C.reshape(1, -1)
+    if C.ndim != 2 or C.shape != (m, n):
+        raise ValueError(
+            f"C must have shape ({m}, {n}) (one row per input channel of B {B.shape}), "
+            f"got {C.shape}"
+        )
+    return A, B, C
+
+
+def check_gain(k):
+    """A positive finite loop gain (a negative gain is the same loop with ``-C``)."""
+    return check_finite_scalar("k", k, low=0.0, low_open=True)
+
+
+def _plant_matrices(plant):
+    """Duck-type a plant: python-control systems, our LinearPlant, anything with ``.A .B .C``."""
+    import control as ct  # core dependency; imported here so this module stays light
+
+    if isinstance(plant, ct.TransferFunction):
+        plant = ct.ss(plant)
+    if not all(hasattr(plant, name) for name in ("A", "B", "C")):
+        raise TypeError(
+            "plant must be a control.StateSpace, control.TransferFunction or a linear plant with "
+            f"attributes .A, .B, .C (.D), got {type(plant).__name__}"
+        )
+    A, B, C = (np.asarray(getattr(plant, name), dtype=float) for name in ("A", "B", "C"))
+    D = np.asarray(getattr(plant, "D", 0.0), dtype=float)
+    if np.any(D != 0.0):
+        raise ValueError(
+            "plant must be strictly proper (D = 0): with a feedthrough the loop through the "
+            f"leaky ReLU is an algebraic loop, which these analyses do not cover; got D = {D!r}"
+        )
+    return A, B, C
+
+
+def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
+    """Return ``(A, B, C, k, a, kind)`` for either call form.
+
+    Matrix form: ``(A, B, C, k, negative_slope)``. System form: ``A`` is a plant and ``B`` a
+    controller (``LeakyP``: ``.kp``; ``LeakyStateFeedback``: ``.K``) or ``None`` with ``k`` and
+    ``negative_slope`` given as keywords (then ``C`` must be ``None``).
+    """
+    is_plant = hasattr(A, "A") or type(A).__name__ == "TransferFunction"
+    if is_plant:
+        Ap, Bp, Cp = _plant_matrices(A)
+        controller = B
+        if C is not None:
+            raise TypeError("with a plant as first argument, pass the controller second and no C")
+        if controller is None:
+            if negative_slope is None:
+                raise TypeError("negative_slope is required when no controller is given")
+            A_, B_, C_ = loop_matrices(Ap, Bp, Cp)
+            kind = "proportional"
+            k = 1.0 if k is None else k
+        elif hasattr(controller, "K"):
+            if k is not None or negative_slope is not None:
+                raise TypeError("k and negative_slope come from the controller; do not pass them")
+            K = np.asarray(controller.K, dtype=float)
+            A_, B_, C_ = loop_matrices(Ap, Bp, K)
+            k, negative_slope, kind = 1.0, controller.negative_slope, "state_feedback"
+        elif hasattr(controller, "kp"):
+            if k is not None or negative_slope is not None:
+                raise TypeError("k and negative_slope come from the controller; do not pass them")
+            A_, B_, C_ = loop_matrices(Ap, Bp, Cp)
+            k, negative_slope, kind = controller.kp, controller.negative_slope, "proportional"
+        else:
+            raise TypeError(
+                "controller must be a LeakyP (attribute .kp) or LeakyStateFeedback (attribute .K), "
+                f"got {type(controller).__name__}"
+            )
+    else:
+        if B is None or C is None:
+            raise TypeError("matrix form needs A, B and C")
+        if negative_slope is None:
+            raise TypeError("negative_slope is required")
+        A_, B_, C_ = loop_matrices(A, B, C)
+        k = 1.0 if k is None else k
+        kind = "matrix"
+    k = check_gain(k)
+    a = check_slope(negative_slope)
+    if not allow_mimo and B_.shape[1] != 1:
+        raise ValueError(
+            f"this test is for single-input loops (B with one column), got B of shape {B_.shape}; "
+            "use contraction_rate for multi-input loops"
+        )
+    return A_, B_, C_, k, a, kind
+
+
+def vertices(A, B, C, k, a):
+    """Jacobians ``A - k B diag(s) C`` at every corner ``s`` of ``[a, 1]^m`` (deduplicated)."""
+    m = B.shape[1]
+    corners = [(1.0,) * m] if a == 1.0 else list(itertools.product((a, 1.0), repeat=m))
+    return np.stack([A - k * (B * np.asarray(s)) @ C for s in corners]), np.asarray(corners)
+
+
+def centre(A, B, C, k, a):
+    """The centre loop ``A - k (1 + a)/2 B C`` (the linear gain in the middle of the sector)."""
+    return A - k * 0.5 * (1.0 + a) * B @ C
+
+
+def spectral_abscissa(J):
+    return float(np.max(np.linalg.eigvals(J).real))
