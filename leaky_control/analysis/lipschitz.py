@@ -1,0 +1,646 @@
+r"""Lipschitz constants of Leaky-ReLU networks: sound upper bounds, exact values, lower bounds.
+
+Network convention: ``weights[k]`` has shape ``(n_out, n_in)``, ``biases[k]`` shape ``(n_out,)``;
+the hidden layers compute ``h = phi_a(W h + b)`` and the last layer is linear,
+
+.. math:: f(x) = W_L\,\phi_a(W_{L-1} \cdots \phi_a(W_1 x + b_1) \cdots + b_{L-1}) + b_L .
+
+Everything here rests on one fact: for ``0 <= a <= 1`` the leaky ReLU is slope-restricted in
+``[a, 1]``, so wherever ``f`` is differentiable its Jacobian is
+``W_L D_{L-1} W_{L-1} \cdots D_1 W_1`` with diagonal ``D_k`` whose entries lie in ``{a, 1}``.
+
+Which method accepts which ``negative_slope``:
+
+=================  ==================  =====================================================
+method             negative_slope      what ``value`` is (``certified`` = sound upper bound)
+=================  ==================  =====================================================
+``"naive"``        any finite real     ``prod |W_k| * max(1, |a|)^(L-1)``; certified
+``"lipsdp"``       ``[0, 1]``          LipSDP-Neuron, one multiplier per neuron; certified
+                                       only after the numpy re-check of its multipliers
+``"lipsdp-layer"`` ``[0, 1]``          LipSDP with one multiplier per layer; same re-check
+``"exact"``        any finite real     one hidden layer: ``max_{D in {a,1}^n} |W2 D W1|``,
+                                       the constant maximised over all biases; certified
+``"exact-regions"`` any finite real    one hidden layer, given biases, input dim <= 3: the
+                                       maximum over the regions those biases create; a true
+                                       lower bound, exact unless a region is thinner than
+                                       ``tol``; reported ``certified=False``
+=================  ==================  =====================================================
+
+At ``a = 1`` the network is linear and every method returns ``|W_L \cdots W_1|`` exactly.
+The coupled "LipSDP-Network" variant is deliberately not offered: it is reported to
+under-estimate the constant (it is not a sound bound for slope-restricted activations).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from .._validate import as_finite_array, check_finite_scalar, check_slope
+
+__all__ = [
+    "METHODS",
+    "CertifiedRadius",
+    "LipschitzBound",
+    "LipschitzLowerBound",
+    "certified_radius",
+    "lipschitz_bound",
+    "lipschitz_lower_bound",
+    "network_jacobian",
+]
+
+METHODS = ("naive", "lipsdp", "lipsdp-layer", "exact", "exact-regions")
+_SLOPE_RESTRICTED = ("lipsdp", "lipsdp-layer")
+_EPS = np.finfo(np.float64).eps
+# Largest hidden width for "exact" (2**n patterns) and input dimension for "exact-regions".
+MAX_EXACT_NEURONS = 26
+MAX_REGION_INPUT_DIM = 3
+
+
+@dataclass(frozen=True)
+class LipschitzBound:
+    """Result of :func:`lipschitz_bound`.
+
+    Attributes
+    ----------
+    value : float
+        The bound (NaN when a solver failed; see ``message``).
+    method : str
+        The method that produced it.
+    certified : bool
+        True only if ``value`` is a proven upper bound on the Lipschitz constant.
+    p : float
+        The norm (``p -> p``).
+    message : str
+        What happened, including solver failures.
+    stats : dict
+        Method-specific statistics (solver status, times, iterations, multipliers, ...).
+    """
+
+    value: float
+    method: str
+    certified: bool
+    p: float = 2
+    message: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "value", float(self.value))
+
+    def __float__(self):
+        return self.value
+
+
+@dataclass(frozen=True)
+class LipschitzLowerBound:
+    """Result of :func:`lipschitz_lower_bound`.
+
+    Attributes
+    ----------
+    value : float
+        ``|J(witness)|_p``, the Jacobian norm at a point inside a linear region: a true lower
+        bound on the Lipschitz constant.
+    witness : numpy.ndarray
+        The input attaining ``value``.
+    p : float
+        The norm.
+    stats : dict
+        Number of evaluations, the smallest pre-activation margin at the witness, ...
+    """
+
+    value: float
+    witness: np.ndarray
+    p: float = 2
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __float__(self):
+        return float(self.value)
+
+
+@dataclass(frozen=True)
+class CertifiedRadius:
+    """Result of :func:`certified_radius`.
+
+    Attributes
+    ----------
+    radius : float or numpy.ndarray
+        l2 radius around each ``x`` within which the prediction cannot change (the larger of the
+        sound radii computed).
+    predicted : int or numpy.ndarray
+        Predicted class (argmax); for a scalar output the sign of ``f(x)`` (``1``, ``-1`` or ``0``).
+    margin : float or numpy.ndarray
+        ``f_c - max_{j != c} f_j``, or ``|f(x)|`` for a scalar output.
+    pairwise_radius : float or numpy.ndarray or None
+        ``min_j (f_c - f_j) / L_{cj}`` with ``L_{cj}`` a bound for ``f_c - f_j``; None for a
+        scalar output or when not requested.
+    simple_radius : float or numpy.ndarray
+        ``margin / (sqrt(2) L)`` for a classifier, ``|f(x)| / L`` for a scalar output.
+    lipschitz : LipschitzBound
+        The bound on the whole network used by ``simple_radius``.
+    certified : bool
+        True if every Lipschitz bound used was certified.
+    """
+
+    radius: Any
+    predicted: Any
+    margin: Any
+    pairwise_radius: Any
+    simple_radius: Any
+    lipschitz: LipschitzBound
+    certified: bool
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _check_network(weights, biases, *, need_biases=False):
+    """Validate ``weights`` / ``biases``; return float64 lists (biases filled with zeros)."""
+    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or isinstance(weights, str):
+        raise TypeError(
+            "weights must be a list of 2-D arrays, weights[k] of shape (n_out, n_in), "
+            f"got {type(weights).__name__}"
+        )
+    if len(weights) == 0:
+        raise ValueError("weights must contain at least one layer, got an empty list")
+    ws = [as_finite_array(f"weights[{k}]", w, ndim=2) for k, w in enumerate(weights)]
+    for k, w in enumerate(ws):
+        if 0 in w.shape:
+            raise ValueError(f"weights[{k}] must be non-empty, got shape {w.shape}")
+        if k and w.shape[1] != ws[k - 1].shape[0]:
+            raise ValueError(
+                f"weights[{k}] has shape {w.shape}: its {w.shape[1]} input(s) must match the "
+                f"{ws[k - 1].shape[0]} output(s) of weights[{k - 1}] (shape {ws[k - 1].shape})"
+            )
+    if biases is None:
+        if need_biases:
+            raise ValueError("biases are required here (a list with one 1-D array per layer), got None")
+        return ws, [np.zeros(w.shape[0]) for w in ws]
+    if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence) or isinstance(biases, str):
+        raise TypeError(f"biases must be None or a list of 1-D arrays, got {type(biases).__name__}")
+    if len(biases) != len(ws):
+        raise ValueError(
+            f"biases must have one entry per layer ({len(ws)}), got {len(biases)}; "
+            "use None entries or zeros for layers without bias"
+        )
+    bs = []
+    for k, b in enumerate(biases):
+        if b is None:
+            bs.append(np.zeros(ws[k].shape[0]))
+        else:
+            bs.append(as_finite_array(f"biases[{k}]", b, shape=(ws[k].shape[0],)))
+    return ws, bs
+
+
+def _check_p(p):
+    if isinstance(p, bool) or not isinstance(p, Real) or float(p) not in (1.0, 2.0, math.inf):
+        raise ValueError(f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {p!r}")
+    return math.inf if float(p) == math.inf else int(p)
+
+
+def _check_method(method):
+    if not isinstance(method, str) or method not in METHODS:
+        extra = (
+            " (LipSDP-Network, with coupled multipliers, is not offered: it is not a sound bound)"
+            if isinstance(method, str) and "network" in method.lower()
+            else ""
+        )
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}{extra}")
+    return method
+
+
+def _check_slope_for(method, negative_slope):
+    if method in _SLOPE_RESTRICTED:
+        try:
+            return check_slope(negative_slope)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}; method={method!r} uses the slope restriction [a, 1] and accepts "
+                "negative_slope in [0, 1] only ('naive', 'exact' and 'exact-regions' accept any "
+                "finite real)"
+            ) from None
+    return check_finite_scalar("negative_slope", negative_slope)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _opnorm(m, p):
+    if p == 2:
+        return float(np.linalg.norm(m, 2))
+    return float(np.linalg.norm(m, 1 if p == 1 else np.inf))
+
+
+def _round_up(value, n_ops):
+    """Inflate a float computed with ``n_ops`` roundings so it stays an upper bound."""
+    return float(value) * (1.0 + 16.0 * max(n_ops, 1) * _EPS)
+
+
+def _product(ws):
+    prod = ws[0]
+    for w in ws[1:]:
+        prod = w @ prod
+    return prod
+
+
+def _forward(ws, bs, a, x):
+    """Pre-activations of every hidden layer and the output for a batch ``x`` (N, n0)."""
+    pre = []
+    h = x
+    for w, b in zip(ws[:-1], bs[:-1], strict=True):
+        z = h @ w.T + b
+        pre.append(z)
+        h = z + (a - 1.0) * np.minimum(z, 0.0)
+    return pre, h @ ws[-1].T + bs[-1]
+
+
+def _jacobians(ws, pre, a):
+    """Jacobians (N, m, n0) from the pre-activations; slope ``a`` where ``z <= 0``."""
+    g = np.broadcast_to(ws[-1], (pre[0].shape[0] if pre else 1, *ws[-1].shape))
+    for w, z in zip(reversed(ws[:-1]), reversed(pre), strict=True):
+        d = np.where(z > 0.0, 1.0, a)
+        g = (g * d[:, None, :]) @ w
+    return g
+
+
+def _batch_norms(jac, p):
+    if p == 2:
+        if jac.shape[1] == 1:
+            return np.linalg.norm(jac[:, 0, :], axis=1)
+        if jac.shape[2] == 1:
+            return np.linalg.norm(jac[:, :, 0], axis=1)
+        return np.linalg.norm(jac, 2, axis=(1, 2))
+    if p == 1:
+        return np.abs(jac).sum(axis=1).max(axis=1)
+    return np.abs(jac).sum(axis=2).max(axis=1)
+
+
+def network_jacobian(weights, biases, x, negative_slope=0.01):
+    """Jacobian of the network at ``x`` (slope ``a`` where a pre-activation is ``<= 0``).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``weights[k]`` of shape ``(n_out, n_in)``.
+    biases : list of array_like or None
+        One 1-D array (or None) per layer; None means no biases.
+    x : array_like
+        One input of shape ``(n_in,)`` or a batch ``(N, n_in)``.
+    negative_slope : float, default 0.01
+        The leak ``a``; any finite real.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(m, n_in)`` for one input, ``(N, m, n_in)`` for a batch.
+    """
+    ws, bs = _check_network(weights, biases)
+    a = check_finite_scalar("negative_slope", negative_slope)
+    xa = as_finite_array("x", x)
+    single = xa.ndim == 1
+    xb = np.atleast_2d(xa)
+    if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
+        raise ValueError(f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}")
+    pre, _ = _forward(ws, bs, a, xb)
+    jac = _jacobians(ws, pre, a) if pre else np.broadcast_to(ws[0], (xb.shape[0], *ws[0].shape))
+    jac = np.array(jac)
+    return jac[0] if single else jac
+
+
+# ---------------------------------------------------------------------------- upper bounds
+
+
+def lipschitz_bound(
+    weights,
+    biases=None,
+    negative_slope=0.01,
+    method="lipsdp",
+    *,
+    p=2,
+    solver=None,
+    max_regions=100_000,
+    tol=1e-9,
+):
+    """Lipschitz constant bound of a Leaky-ReLU network (``p -> p`` norm, l2 by default).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``weights[k]`` of shape ``(n_out, n_in)``; hidden layers apply the leaky ReLU, the last
+        layer is linear. Consecutive shapes must chain; entries must be finite.
+    biases : list of array_like or None, default None
+        One 1-D array (or None) per layer. Only ``"exact-regions"`` uses them (and requires them);
+        the other methods bound the constant for every choice of biases.
+    negative_slope : float, default 0.01
+        The leak ``a``. ``"lipsdp"`` and ``"lipsdp-layer"`` need ``0 <= a <= 1`` (they use the
+        slope restriction ``[a, 1]``); ``"naive"``, ``"exact"`` and ``"exact-regions"`` accept any
+        finite real.
+    method : {"lipsdp", "lipsdp-layer", "naive", "exact", "exact-regions"}, default "lipsdp"
+        See the module documentation for what each computes. ``"exact"`` and ``"exact-regions"``
+        need exactly one hidden layer (``len(weights) == 2``).
+    p : {2, 1, numpy.inf}, default 2
+        Norm on inputs and outputs. The LipSDP methods support ``p = 2`` only.
+    solver : str, optional
+        cvxpy solver name for the LipSDP methods; default tries ``"CLARABEL"`` then ``"SCS"``.
+    max_regions : int, default 100000
+        ``"exact-regions"``: stop after this many regions (the result then says it is incomplete).
+    tol : float, default 1e-9
+        ``"exact-regions"``: regions whose inscribed ball is thinner than ``tol`` times the bias
+        scale are not counted.
+
+    Returns
+    -------
+    LipschitzBound
+        ``.value``, ``.method``, ``.certified``, ``.message`` and ``.stats``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Malformed network, non-finite entries, an unknown method, a slope outside what the
+        method accepts, or a method that does not apply to this network's depth.
+    ImportError
+        For the LipSDP methods when cvxpy is missing (install ``leaky-control[analysis]``).
+    """
+    method = _check_method(method)
+    ws, bs = _check_network(weights, biases, need_biases=method == "exact-regions")
+    a = _check_slope_for(method, negative_slope)
+    p = _check_p(p)
+    if method in _SLOPE_RESTRICTED and p != 2:
+        raise ValueError(f"method={method!r} bounds the l2 norm only; got p={p!r} (use 'naive' or 'exact')")
+    if method in ("exact", "exact-regions") and len(ws) != 2:
+        raise ValueError(
+            f"method={method!r} needs exactly one hidden layer (len(weights) == 2), got "
+            f"{len(ws)} layer(s); use 'lipsdp' for deeper networks"
+        )
+    n_ops = sum(w.size for w in ws)
+
+    if len(ws) == 1 or a == 1.0:
+        # no activation, or the identity: f is affine and its constant is |W_L ... W_1|
+        value = _round_up(_opnorm(_product(ws), p), n_ops)
+        return LipschitzBound(
+            value, method, True, p, "linear network (a = 1 or no hidden layer): exact |W_L...W_1|",
+            {"linear": True},
+        )
+
+    if method == "naive":
+        norms = [_opnorm(w, p) for w in ws]
+        value = _round_up(np.prod(norms) * max(1.0, abs(a)) ** (len(ws) - 1), n_ops)
+        return LipschitzBound(value, method, True, p, "product of layer norms", {"layer_norms": norms})
+
+    if method in _SLOPE_RESTRICTED:
+        if any(not np.any(w) for w in ws):
+            return LipschitzBound(0.0, method, True, p, "a layer is zero: f is constant", {})
+        from ._lipschitz_sdp import solve_lipsdp
+
+        value, ok, stats, msg = solve_lipsdp(ws, a, per_neuron=method == "lipsdp", solver=solver)
+        return LipschitzBound(value, method, ok, p, msg, stats)
+
+    if method == "exact":
+        n = ws[0].shape[0]
+        if n > MAX_EXACT_NEURONS:
+            raise ValueError(
+                f"method='exact' enumerates 2**n slope patterns; the hidden layer has n={n} > "
+                f"{MAX_EXACT_NEURONS} neurons (use 'lipsdp')"
+            )
+        from ._lipschitz_exact import worst_case_patterns
+
+        value, d = worst_case_patterns(ws[0], ws[1], a, p)
+        # the kernel accumulates rank-one updates between re-syncs; 1e-12 relative covers it
+        value = value * (1.0 + 1e-12) if value > 0 else 0.0
+        return LipschitzBound(
+            _round_up(value, n_ops), method, True, p,
+            "exact maximum over slope patterns = Lipschitz constant maximised over all biases",
+            {"pattern": d, "n_patterns": 2**n},
+        )
+
+    # exact-regions
+    n0 = ws[0].shape[1]
+    if n0 > MAX_REGION_INPUT_DIM:
+        raise ValueError(
+            f"method='exact-regions' walks the regions of the input space; input dimension "
+            f"{n0} > {MAX_REGION_INPUT_DIM} is not supported (use 'exact' for the worst case over biases)"
+        )
+    if isinstance(max_regions, bool) or not isinstance(max_regions, int | np.integer) or max_regions < 1:
+        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+    tol = check_finite_scalar("tol", tol, low=0.0, low_open=True)
+    from ._lipschitz_exact import region_patterns
+
+    patterns, n_lp, complete = region_patterns(ws[0], bs[0], max_regions=int(max_regions), tol=tol)
+    best, best_d = -1.0, None
+    for act in patterns:
+        d = np.where(act, 1.0, a)
+        v = _opnorm(ws[1] @ (d[:, None] * ws[0]), p)
+        if v > best:
+            best, best_d = v, d
+    msg = (
+        f"maximum over {len(patterns)} regions created by the biases"
+        + ("" if complete else f" (stopped at max_regions={max_regions}: incomplete)")
+    )
+    return LipschitzBound(
+        best, method, False, p, msg,
+        {"n_regions": len(patterns), "n_lp": n_lp, "complete": complete, "pattern": best_d},
+    )
+
+
+# ---------------------------------------------------------------------------- lower bound
+
+
+def lipschitz_lower_bound(
+    weights,
+    biases=None,
+    negative_slope=0.01,
+    n_samples=1024,
+    seed=None,
+    *,
+    p=2,
+    scale=None,
+    n_local=48,
+):
+    """A true lower bound: the largest Jacobian norm found by sampling plus local search.
+
+    Only points whose pre-activations are all clearly nonzero are counted, so the network is
+    affine around the point, its Jacobian is a genuine derivative there and
+    ``|J(x)|_p <= Lip(f)`` holds for every counted point.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``weights[k]`` of shape ``(n_out, n_in)``.
+    biases : list of array_like or None, default None
+        One 1-D array (or None) per layer.
+    negative_slope : float, default 0.01
+        The leak ``a``; any finite real.
+    n_samples : int, default 1024
+        Random inputs drawn (Gaussian, at three scales set by ``scale``).
+    seed : int or numpy.random.Generator, optional
+        Randomness source.
+    p : {2, 1, numpy.inf}, default 2
+        Norm.
+    scale : float, optional
+        Typical input radius; default ``1 + 2 max_i |b_i| / |w_i|`` over the first layer, i.e.
+        wide enough to reach every first-layer kink.
+    n_local : int, default 48
+        Rounds of local search (random perturbations, shrinking) around the best points.
+
+    Returns
+    -------
+    LipschitzLowerBound
+        ``.value``, ``.witness`` and ``.stats``.
+    """
+    ws, bs = _check_network(weights, biases)
+    a = check_finite_scalar("negative_slope", negative_slope)
+    p = _check_p(p)
+    for name, v in (("n_samples", n_samples), ("n_local", n_local)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < (1 if name == "n_samples" else 0):
+            raise ValueError(f"{name} must be a {'positive' if name == 'n_samples' else 'non-negative'} integer, got {v!r}")
+    rng = np.random.default_rng(seed)
+    n0 = ws[0].shape[1]
+    if scale is None:
+        rn = np.linalg.norm(ws[0], axis=1)
+        ratio = np.abs(bs[0][rn > 0]) / rn[rn > 0]
+        scale = 1.0 + 2.0 * float(np.max(ratio, initial=0.0))
+    else:
+        scale = check_finite_scalar("scale", scale, low=0.0, low_open=True)
+
+    def evaluate(x):
+        pre, _ = _forward(ws, bs, a, x)
+        if not pre:
+            jac = np.broadcast_to(ws[0], (x.shape[0], *ws[0].shape))
+            return _batch_norms(jac, p), np.full(x.shape[0], np.inf)
+        # relative margin of each pre-activation against the rounding in computing it
+        margin = np.full(x.shape[0], np.inf)
+        h = x
+        for w, b, z in zip(ws[:-1], bs[:-1], pre, strict=True):
+            err = 1e-10 * (np.abs(h) @ np.abs(w).T + np.abs(b) + 1e-300)
+            margin = np.minimum(margin, np.min(np.abs(z) / err, axis=1))
+            h = z + (a - 1.0) * np.minimum(z, 0.0)
+        norms = _batch_norms(_jacobians(ws, pre, a), p)
+        return np.where(margin > 1.0, norms, -np.inf), margin
+
+    mult = np.array([0.1, 1.0, 10.0])[rng.integers(0, 3, n_samples)]
+    x = rng.standard_normal((n_samples, n0)) * (scale * mult)[:, None]
+    vals, _ = evaluate(x)
+    n_eval = n_samples
+    k = min(8, n_samples)
+    top = np.argsort(vals)[-k:]
+    pts, pvals = x[top].copy(), vals[top].copy()
+    radius = 0.5 * scale * np.ones(k)
+    for _ in range(int(n_local)):
+        # four proposals per point; keep the best if it improves, otherwise shrink the step
+        prop = pts[:, None, :] + radius[:, None, None] * rng.standard_normal((k, 4, n0)) / np.sqrt(n0)
+        pv, _ = evaluate(prop.reshape(-1, n0))
+        n_eval += pv.size
+        pv = pv.reshape(k, 4)
+        j = np.argmax(pv, axis=1)
+        better = pv[np.arange(k), j] > pvals
+        pts[better] = prop[np.arange(k), j][better]
+        pvals[better] = pv[np.arange(k), j][better]
+        radius = np.where(better, radius * 1.5, radius * 0.7)
+    i = int(np.argmax(pvals))
+    if not np.isfinite(pvals[i]):
+        raise RuntimeError("no sampled point was clear of every kink; pass a different scale")
+    best_x = pts[i]
+    v, margin = evaluate(best_x[None, :])
+    return LipschitzLowerBound(
+        float(v[0]), best_x, p, {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])}
+    )
+
+
+# ---------------------------------------------------------------------------- certified radius
+
+
+def certified_radius(weights, biases, x, negative_slope=0.01, method="lipsdp", *, pairwise=True, solver=None):
+    """l2 radius around ``x`` within which the network's decision cannot change.
+
+    For a classifier (``m >= 2`` outputs) with predicted class ``c``: ``f_c - f_j`` is Lipschitz
+    with constant ``L_cj`` (a bound on the network whose last layer is ``W_L[c] - W_L[j]``), so
+    ``min_j (f_c - f_j)(x) / L_cj`` is a certified radius; so is the cheaper
+    ``margin / (sqrt(2) L)``, because ``|(f_c - f_j)(x) - (f_c - f_j)(y)| <= sqrt(2) |f(x) - f(y)|``.
+    The larger of the two is returned as ``radius``. For a scalar output the radius is
+    ``|f(x)| / L``: the sign of ``f`` cannot change within it.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``weights[k]`` of shape ``(n_out, n_in)``.
+    biases : list of array_like or None
+        One 1-D array (or None) per layer.
+    x : array_like
+        One input ``(n_in,)`` or a batch ``(N, n_in)``.
+    negative_slope : float, default 0.01
+        The leak ``a``; the allowed range is that of ``method``.
+    method : str, default "lipsdp"
+        A method of :func:`lipschitz_bound` that gives a certified bound (not "exact-regions").
+    pairwise : bool, default True
+        Also compute the pairwise bounds ``L_cj`` (``m - 1`` more bounds per distinct class).
+    solver : str, optional
+        Passed to :func:`lipschitz_bound`.
+
+    Returns
+    -------
+    CertifiedRadius
+    """
+    method = _check_method(method)
+    if method == "exact-regions":
+        raise ValueError("method='exact-regions' is not an upper bound; use 'lipsdp', 'lipsdp-layer', 'naive' or 'exact'")
+    ws, bs = _check_network(weights, biases)
+    a = _check_slope_for(method, negative_slope)
+    xa = as_finite_array("x", x)
+    single = xa.ndim == 1
+    xb = np.atleast_2d(xa)
+    if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
+        raise ValueError(f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}")
+    _, out = _forward(ws, bs, a, xb)
+    full = lipschitz_bound(ws, None, a, method, solver=solver)
+    lip = full.value
+    certified = full.certified
+    m = out.shape[1]
+
+    def safe_div(num, den):
+        # a zero constant means a constant function: its decision never changes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)
+        return np.where(num > 0, r, 0.0)
+
+    if m == 1:
+        margin = np.abs(out[:, 0])
+        predicted = np.sign(out[:, 0]).astype(int)
+        simple = safe_div(margin, np.full_like(margin, lip))
+        pair = None
+        radius = simple
+    else:
+        predicted = np.argmax(out, axis=1)
+        rows = np.arange(out.shape[0])
+        others = out.copy()
+        others[rows, predicted] = -np.inf
+        margin = out[rows, predicted] - others.max(axis=1)
+        simple = safe_div(margin, np.full_like(margin, math.sqrt(2.0) * lip))
+        pair = None
+        radius = simple
+        if pairwise:
+            pair = np.full(out.shape[0], np.inf)
+            cache = {}
+            for c in np.unique(predicted):
+                for j in range(m):
+                    if j == c:
+                        continue
+                    last = (ws[-1][c] - ws[-1][j])[None, :]
+                    res = lipschitz_bound([*ws[:-1], last], None, a, method, solver=solver)
+                    cache[(int(c), j)] = res
+                    certified = certified and res.certified
+                    sel = predicted == c
+                    gap = out[sel, c] - out[sel, j]
+                    pair[sel] = np.minimum(pair[sel], safe_div(gap, np.full_like(gap, res.value)))
+            radius = np.maximum(simple, pair)
+    if not certified:
+        radius = np.full_like(np.asarray(radius, dtype=float), np.nan)
+    if single:
+        return CertifiedRadius(
+            float(radius[0]), int(predicted[0]), float(margin[0]),
+            None if pair is None else float(pair[0]), float(simple[0]), full, bool(certified),
+        )
+    return CertifiedRadius(radius, predicted, margin, pair, simple, full, bool(certified))
