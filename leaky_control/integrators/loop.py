@@ -1,0 +1,49 @@
+"""The closed loop as one vector field: plant states first, then continuous controller states.
+
+Shared by every integrator kernel so that Euler, RK4 and Dopri5 integrate exactly the same
+equations.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .models import ctrl_output, ctrl_rhs, plant_output, plant_rhs
+
+
+@njit(cache=True)
+def interp_signals(sig, k, frac, out):
+    """Linear interpolation of the columns ``k`` and ``k + 1`` of ``sig`` at fraction ``frac``
+    (the convention python-control uses for inputs given on ``timepts``)."""
+    if frac == 0.0 or k + 1 >= sig.shape[1]:
+        for i in range(sig.shape[0]):
+            out[i] = sig[i, k]
+    else:
+        for i in range(sig.shape[0]):
+            out[i] = sig[i, k] + frac * (sig[i, k + 1] - sig[i, k])
+
+
+@njit(cache=True)
+def loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, t, X, r, d, y, uraw, u, work, dX):
+    """Closed-loop derivative ``dX`` at ``(t, X)``; also leaves ``y``, ``uraw`` and ``u``
+    (for a sampled controller ``u``/``uraw`` are the held values and are not touched)."""
+    x = X[:n]
+    xc = X[n:]
+    plant_output(pint, ppar, x, d, y)
+    if not sampled:
+        ctrl_output(cint, cpar, xc, x, y, r, uraw, u)
+    plant_rhs(pint, ppar, user_f, t, x, u, d, work, dX[:n])
+    if sampled:
+        for i in range(n, X.size):
+            dX[i] = 0.0
+    else:
+        ctrl_rhs(cint, cpar, xc, y, r, uraw, u, dX[n:])
+
+
+@njit(cache=True)
+def all_finite(X, bound):
+    """True when every entry is finite and below ``bound`` in magnitude (divergence guard)."""
+    for i in range(X.size):
+        if not abs(X[i]) < bound:
+            return False
+    return True

@@ -1,0 +1,317 @@
+"""Closed-loop simulation of a plant under a leaky controller, returning python-control data.
+
+``simulate`` packs the plant and controller into arrays, runs a cached numba kernel and returns
+a real :class:`control.TimeResponseData` (signals first, time last) so ``.plot()``,
+``.to_pandas()`` and :func:`control.step_info` work unchanged.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import control as ct
+import numpy as np
+
+from ._validate import as_finite_array, check_finite_scalar
+from .integrators import RK4, Euler, fixed_kernel
+from .integrators.models import no_user_rhs
+from .plants import as_plant
+
+__all__ = ["closed_loop_nlsys", "simulate", "step_response"]
+
+_DEFAULT_NPTS = 1001
+
+
+def _timepts(timepts):
+    if isinstance(timepts, Real) and not isinstance(timepts, bool):
+        tf = check_finite_scalar("timepts", timepts, low=0.0, low_open=True)
+        return np.linspace(0.0, tf, _DEFAULT_NPTS)
+    t = as_finite_array("timepts", timepts, ndim=1)
+    if t.size < 2:
+        raise ValueError(f"timepts must hold at least 2 points, got {t.size}")
+    steps = np.diff(t)
+    if not np.all(steps > 0):
+        i = int(np.argmin(steps > 0))
+        raise ValueError(
+            f"timepts must be strictly increasing; timepts[{i + 1}]={t[i + 1]!r} <= timepts[{i}]={t[i]!r}"
+        )
+    return t
+
+
+def _signal(name, value, nchan, t):
+    """Scalar, per-channel vector, (T,) or (nchan, T) array -> (nchan, T) float64."""
+    T = t.size
+    if value is None:
+        return np.zeros((nchan, T))
+    arr = as_finite_array(name, value)
+    if arr.ndim == 0:
+        return np.full((nchan, T), float(arr))
+    if arr.ndim == 1 and arr.size == T and nchan == 1:
+        return arr.reshape(1, T).copy()
+    if arr.ndim == 1 and arr.size == nchan:
+        return np.repeat(arr[:, None], T, axis=1)
+    if arr.ndim == 2 and arr.shape == (nchan, T):
+        return np.ascontiguousarray(arr)
+    raise ValueError(
+        f"{name} must be a scalar, {nchan} value(s), or an array of shape ({nchan}, {T}) "
+        f"over timepts, got shape {arr.shape}"
+    )
+
+
+def _apply_params(plant, controller, params):
+    if not params:
+        return plant, controller
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of parameter names to values, got {type(params).__name__}")
+    cnames, pnames = set(controller.params), set(plant.params)
+    unknown = set(params) - cnames - pnames
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)}; controller accepts {sorted(cnames)}, "
+            f"plant accepts {sorted(pnames)}"
+        )
+    cch = {k: v for k, v in params.items() if k in cnames}
+    pch = {k: v for k, v in params.items() if k in pnames and k not in cnames}
+    return (plant.replace(**pch) if pch else plant), (controller.replace(**cch) if cch else controller)
+
+
+def _check_controller(controller):
+    if not hasattr(controller, "_pack") or not hasattr(controller, "to_nlsys"):
+        raise TypeError(
+            f"controller must be a leaky_control controller (LeakyP, LeakyPI, LeakyPID, ...), "
+            f"got {type(controller).__name__}"
+        )
+
+
+def _check_feedthrough(plant):
+    D = getattr(plant, "D", None)
+    if D is not None and np.any(D != 0):
+        raise ValueError(
+            "plant has direct feedthrough (D != 0) from the control input to the output, which "
+            "with a nonlinear controller is an algebraic loop; use a strictly proper plant"
+        )
+
+
+def _default_max_step(plant, controller, x0, t):
+    """A step that resolves the fastest closed-loop mode: 0.2 / (spectral radius of the loop's
+    Jacobian at the initial point, over both slopes a and 1), capped by the output spacing."""
+    spacing = float(np.min(np.diff(t)))
+    try:
+        m = plant.ninputs
+        Jx, Ju, Cx = plant.jacobian(x0, np.zeros(m), np.zeros(plant.ndisturbances))
+        rates = [np.max(np.abs(np.linalg.eigvals(Jx)))] if Jx.size else [0.0]
+        a = controller.negative_slope
+        for s in (a, 1.0):
+            if hasattr(controller, "K"):
+                Jcl = Jx - s * Ju @ controller.K
+            else:
+                Jcl = Jx - s * controller.kp * Ju @ Cx
+            rates.append(np.max(np.abs(np.linalg.eigvals(Jcl))))
+        if getattr(controller, "has_derivative", False):
+            rates.append(1.0 / controller.effective_tau_d)
+            rates.append(abs(controller.kd) * np.max(np.abs(Ju @ Cx)) / controller.effective_tau_d)
+        rho = max(rates)
+    except (np.linalg.LinAlgError, ValueError, TypeError):
+        rho = 0.0
+    if controller.sampled:
+        spacing = min(spacing, controller.dt)
+    return spacing if not rho > 0 else min(spacing, 0.2 / rho)
+
+
+def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
+             params=None, solver=None, controller_state=None):
+    """Simulate ``plant`` in feedback with ``controller``.
+
+    Parameters
+    ----------
+    plant : Plant, control.StateSpace, control.TransferFunction or (A, B, C, D)
+        See :func:`leaky_control.plants.as_plant`.
+    controller : LeakyP, LeakyPI, LeakyPD, LeakyPID or LeakyStateFeedback
+    timepts : array_like or float
+        Strictly increasing output times, or a final time (1001 points from 0).
+    reference : float or array_like, default 0.0
+        Reference ``r``: a scalar or values on ``timepts``, linearly interpolated in between.
+    disturbance : float or array_like, optional
+        Disturbance ``d`` (one row per plant disturbance input), same conventions.
+    initial_state : array_like, optional
+        Plant initial state (default zeros).
+    params : dict, optional
+        Overrides of controller or plant parameters by name (e.g. ``{"negative_slope": 0}``).
+    solver : RK4 or Euler, optional
+        Integration method; default ``RK4()`` with a step chosen from the loop's fastest mode.
+    controller_state : array_like, optional
+        Initial controller states (integrator, derivative filter); default zeros.
+
+    Returns
+    -------
+    control.TimeResponseData
+        Outputs: the plant outputs, then ``u`` (the input reaching the plant, after the
+        controller's and the plant's saturation), ``u_raw`` (the command before saturation) and
+        ``e`` (``r - y`` for output feedback). States: plant then controller. Inputs: ``r`` and
+        the disturbances. ``success`` is False, with a ``message`` naming the time, when the run
+        went non-finite; later samples are NaN. ``resp.stats`` holds ``nsteps`` and ``nfev``.
+    """
+    plant = as_plant(plant)
+    _check_controller(controller)
+    plant, controller = _apply_params(plant, controller, params)
+    _check_feedthrough(plant)
+    t = _timepts(timepts)
+    cint, cpar = controller._pack(plant)
+    pint, ppar, user_f = plant._pack()
+    n, m, q, p = plant.nstates, plant.ninputs, plant.ndisturbances, plant.noutputs
+    nc = controller.nstates
+
+    x0 = np.zeros(n) if initial_state is None else as_finite_array(
+        "initial_state", np.atleast_1d(initial_state), shape=(n,))
+    xc0 = np.zeros(nc) if controller_state is None else as_finite_array(
+        "controller_state", np.atleast_1d(controller_state), shape=(nc,))
+    r = _signal("reference", reference, 1, t)
+    d = _signal("disturbance", disturbance, max(q, 1), t)
+
+    if solver is None:
+        solver = RK4()
+    if not isinstance(solver, RK4 | Euler):
+        raise TypeError(f"solver must be RK4(...) or Euler(...), got {solver!r}")
+    max_step = solver.max_step if solver.max_step is not None else _default_max_step(
+        plant, controller, x0, t)
+
+    T = t.size
+    out_x = np.empty((T, n + nc))
+    out_y = np.empty((T, p))
+    out_u = np.empty((T, m))
+    out_uraw = np.empty((T, m))
+    info = np.zeros(3)
+    fixed_kernel()(user_f if user_f is not None else no_user_rhs(), solver.method_code, t, r, d,
+                   np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
+                   int(solver.substeps), out_x, out_y, out_u, out_uraw, info)
+
+    lo, hi = plant.actuator_limits()
+    u_applied = np.clip(out_u, lo, hi)
+    success = info[0] == 0
+    message = "simulation completed" if success else (
+        f"state became non-finite or diverged (|x| > 1e150) at t = {info[1]:.6g}; "
+        "samples after that are NaN")
+    sig = [out_y.T, u_applied.T, out_uraw.T]
+    ylab = list(plant.output_labels)
+    ulab = ["u"] if m == 1 else [f"u[{i}]" for i in range(m)]
+    rlab = ["u_raw"] if m == 1 else [f"u_raw[{i}]" for i in range(m)]
+    labels = ylab + ulab + rlab
+    if p == 1 and hasattr(controller, "kp"):
+        sig.append((r[0] - out_y[:, 0])[None, :])
+        labels.append("e")
+    outputs = np.vstack(sig)
+    resp = ct.TimeResponseData(
+        t, outputs, states=out_x.T, inputs=np.vstack([r, d[:q]]) if q else r,
+        output_labels=labels,
+        state_labels=list(plant.state_labels) + list(controller.state_labels),
+        input_labels=["r"] + list(plant.disturbance_labels[:q]),
+        sysname=f"{getattr(plant, 'name', None) or 'plant'} + {controller.name}",
+        params={**controller.params, **{k: v for k, v in plant.params.items()}},
+        success=bool(success), message=message, plot_inputs=False,
+    )
+    resp.stats = {"nsteps": int(info[2]), "nfev": int(info[2]) * (4 if isinstance(solver, RK4) else 1),
+                  "max_step": float(max_step), "failure_time": float(info[1])}
+    resp.controller = controller
+    resp.plant = plant
+    return resp
+
+
+def step_response(plant, controller, timepts=None, *, amplitude=1.0, **keywords):
+    """Response to a reference step of ``amplitude`` at ``t = 0`` from rest.
+
+    Parameters
+    ----------
+    plant, controller
+        As in :func:`simulate`.
+    timepts : array_like or float, optional
+        Output times or final time; default ten times the slowest time constant of the
+        linear (``a = 1``) loop at the initial point, at least 1.
+    amplitude : float, default 1.0
+        Step size.
+    **keywords
+        Passed to :func:`simulate` (``disturbance``, ``initial_state``, ``params``, ``solver``).
+
+    Returns
+    -------
+    control.TimeResponseData
+    """
+    amplitude = check_finite_scalar("amplitude", amplitude)
+    if "reference" in keywords:
+        raise TypeError("step_response sets the reference itself; use amplitude= or simulate()")
+    if timepts is None:
+        plant_ = as_plant(plant)
+        timepts = _default_final_time(plant_, controller)
+    return simulate(plant, controller, timepts, reference=amplitude, **keywords)
+
+
+def _default_final_time(plant, controller):
+    try:
+        x0 = np.zeros(plant.nstates)
+        Jx, Ju, Cx = plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
+        Jcl = Jx - Ju @ controller.K if hasattr(controller, "K") else Jx - controller.kp * Ju @ Cx
+        re = -np.real(np.linalg.eigvals(Jcl))
+        re = re[re > 1e-9]
+        if getattr(controller, "has_integrator", False) and controller.kp != 0:
+            re = np.append(re, abs(controller.ki / controller.kp))
+        tf = 10.0 / np.min(re) if re.size else 10.0
+    except (np.linalg.LinAlgError, ValueError, TypeError):
+        tf = 10.0
+    return float(min(max(tf, 1.0), 1e4))
+
+
+def closed_loop_nlsys(plant, controller, name="closed_loop"):
+    """The same loop as :func:`simulate` built with :func:`control.interconnect`.
+
+    This is the slow, independent reference: plant and controller as numpy
+    ``NonlinearIOSystem`` objects, joined by python-control. Inputs ``r`` and the
+    disturbances; outputs the plant outputs, ``u`` and ``u_raw``.
+
+    Parameters
+    ----------
+    plant, controller
+        As in :func:`simulate` (continuous-time controllers only).
+    name : str
+
+    Returns
+    -------
+    control.InterconnectedSystem
+    """
+    plant = as_plant(plant)
+    _check_feedthrough(plant)
+    if controller.sampled:
+        raise ValueError("python-control cannot interconnect a sampled controller with a continuous plant")
+    psys = plant.to_nlsys(name="plant")
+    m = plant.ninputs
+    uin = psys.input_labels[:m]
+    din = psys.input_labels[m:]
+    if hasattr(controller, "K"):
+        csys = controller.to_nlsys(plant, name="ctrl")
+        n = plant.nstates
+        sx = [f"s{j}" for j in range(n)]
+        # state feedback reads the states: a copy of the plant whose outputs are its states,
+        # and a static block forming the measured output y = C x from them
+        full = ct.nlsys(psys.updfcn, lambda t, x, u, params: x, states=psys.state_labels,
+                        inputs=psys.input_labels, outputs=sx, name="plant")
+        Cmat = getattr(plant, "C", np.eye(1, n))
+        meas = ct.nlsys(None, lambda t, x, u, params: Cmat @ u, inputs=sx,
+                        outputs=list(plant.output_labels), name="meas")
+        cu = csys.output_labels[:m]
+        conns = [[f"plant.{uin[i]}", f"ctrl.{cu[i]}"] for i in range(m)]
+        conns += [[f"ctrl.x[{j}]", f"plant.s{j}"] for j in range(n)]
+        conns += [[f"meas.s{j}", f"plant.s{j}"] for j in range(n)]
+        return ct.interconnect(
+            [full, csys, meas], connections=conns,
+            inplist=["ctrl.r"] + [f"plant.{s}" for s in din], inputs=["r"] + din,
+            outlist=[f"meas.{s}" for s in plant.output_labels]
+            + [f"ctrl.{s}" for s in csys.output_labels],
+            outputs=list(plant.output_labels) + list(csys.output_labels), name=name)
+    csys = controller.to_nlsys(name="ctrl")
+    y = psys.output_labels[0]
+    return ct.interconnect(
+        [psys, csys],
+        connections=[[f"plant.{uin[0]}", "ctrl.u"], ["ctrl.y", f"plant.{y}"]],
+        inplist=["ctrl.r"] + [f"plant.{s}" for s in din],
+        inputs=["r"] + din,
+        outlist=[f"plant.{y}", "ctrl.u", "ctrl.u_raw"],
+        outputs=[y, "u", "u_raw"], name=name)
+
