@@ -20,6 +20,30 @@ _LAZY = {
     "leaky_relu_logabsdet": "activations",
     "prelu": "activations",
     "prelu_backward": "activations",
+    # controllers
+    "LeakyP": "controllers",
+    "LeakyPI": "controllers",
+    "LeakyPD": "controllers",
+    "LeakyPID": "controllers",
+    "LeakyStateFeedback": "controllers",
+    # plants
+    "as_plant": "plants",
+    "rhs": "plants",
+    "LinearPlant": "plants",
+    "CruiseControl": "plants",
+    "MassSpringDamper": "plants",
+    "DCMotor": "plants",
+    "Pendulum": "plants",
+    "FirstOrderLag": "plants",
+    "NumbaPlant": "plants",
+    # simulation
+    "simulate": "simulate",
+    "step_response": "simulate",
+    "closed_loop_nlsys": "simulate",
+    "RK4": "integrators",
+    "Euler": "integrators",
+    "step_info": "metrics",
+    "coasting_fraction": "metrics",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,0 +1,39 @@
+"""``leaky-control`` command line: ``demo`` runs the flagship cruise-control study."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv=None):
+    """Entry point of the ``leaky-control`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
+    parser = argparse.ArgumentParser(prog="leaky-control", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="cruise-control study: ReLU vs leaky vs linear PI, "
+                                       "with and without a brake (PNG + CSV)")
+    demo.add_argument("--out", default="results", help="output folder (default: results)")
+    demo.add_argument("--final-time", type=float, default=60.0, help="simulated time [s]")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .studies import cruise_control
+
+        return cruise_control.main(["--out", args.out, "--final-time", str(args.final_time)])
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Step-response metrics with python-control's keys, plus loop-quality and coasting metrics.
+
+The python-control keys follow :func:`control.step_info`'s definitions exactly (measured from
+``initial_output``, 0 by default, as python-control assumes). Two differences, both deliberate:
+
+- the final value is not guessed from the last sample of a run that has not settled: unless
+  ``final_output`` is given, the response counts as settled only when its last 20 % of the
+  time window moves by less than a quarter of the settling band; otherwise ``Settled`` is False
+  and every key that depends on the final value is NaN;
+- extra keys: ``Settled``, ``IAE``, ``ISE``, ``ITAE``, ``ControlEffort`` and
+  ``CoastingFraction``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import check_finite_scalar
+
+__all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
+
+STEP_INFO_KEYS = (
+    "RiseTime", "SettlingTime", "SettlingMin", "SettlingMax", "Overshoot", "Undershoot",
+    "Peak", "PeakTime", "SteadyStateValue", "Settled", "IAE", "ISE", "ITAE", "ControlEffort",
+    "CoastingFraction",
+)
+
+
+def _signal(resp, name):
+    try:
+        idx = list(resp.output_labels).index(name)
+    except ValueError:
+        return None
+    return np.asarray(resp.outputs[idx], dtype=float)
+
+
+def _time_weights(t):
+    """Trapezoid weights: sum(w * f) is the trapezoid integral of f."""
+    dt = np.diff(t)
+    w = np.zeros_like(t)
+    w[:-1] += dt / 2
+    w[1:] += dt / 2
+    return w
+
+
+def coasting_fraction(t, e, u, initial_error=None, u_tol=None):
+    """Fraction of the time the plant has overshot its target while the input is zero.
+
+    Overshoot means the error has the sign opposite to the initial error (for a step up:
+    ``e = r - y < 0``, the output above its target). The corrective signal counts as zero when
+    ``|u| <= u_tol``. This is how long a ReLU controller *coasts*.
+
+    Parameters
+    ----------
+    t : array_like
+        Time points.
+    e : array_like
+        Error ``r - y`` on ``t``.
+    u : array_like
+        Input reaching the plant on ``t``.
+    initial_error : float, optional
+        Sign reference; default the first nonzero error.
+    u_tol : float, optional
+        Default ``1e-9 * max(1, max |u|)``.
+
+    Returns
+    -------
+    float
+        Time-weighted (trapezoid) fraction in ``[0, 1]``.
+    """
+    t, e, u = (np.asarray(v, dtype=float) for v in (t, e, u))
+    if initial_error is None:
+        nz = np.nonzero(e)[0]
+        initial_error = e[nz[0]] if nz.size else 1.0
+    s = np.sign(initial_error) or 1.0
+    if u_tol is None:
+        finite_u = u[np.isfinite(u)]
+        u_tol = 1e-9 * max(1.0, float(np.max(np.abs(finite_u))) if finite_u.size else 1.0)
+    coast = (s * e < 0) & (np.abs(u) <= u_tol)
+    w = _time_weights(t)
+    return float(np.sum(w * coast) / np.sum(w))
+
+
+def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1, 0.9),
+              initial_output=0.0, output=0):
+    """Step-response characteristics of a simulated response.
+
+    Parameters
+    ----------
+    resp : control.TimeResponseData
+        A response from :func:`leaky_control.simulate` (or any response with an output; the
+        loop metrics need the ``u`` and ``e`` outputs of a simulated loop).
+    final_output : float, optional
+        Final value to measure against. Default: the last sample, provided the run settled.
+    settling_threshold : float, default 0.02
+        Settling band as a fraction of the final value (python-control's convention), in (0, 1).
+    rise_limits : (float, float), default (0.1, 0.9)
+        Rise-time limits as fractions of the final value, ``0 <= low < high <= 1``.
+    initial_output : float, default 0.0
+        Output value the step starts from; python-control's metrics assume 0.
+    output : int or str, default 0
+        Which output to measure.
+
+    Returns
+    -------
+    dict
+        python-control's keys ``RiseTime, SettlingTime, SettlingMin, SettlingMax, Overshoot,
+        Undershoot, Peak, PeakTime, SteadyStateValue`` and ``Settled`` (bool), ``IAE``,
+        ``ISE``, ``ITAE`` (integrals of ``|e|``, ``e^2``, ``(t - t0)|e|``), ``ControlEffort``
+        (integral of ``|u|``) and ``CoastingFraction`` (see :func:`coasting_fraction`); the loop
+        metrics are NaN for a response without ``e``/``u`` outputs.
+    """
+    thr = check_finite_scalar("settling_threshold", settling_threshold, low=0.0, high=1.0,
+                              low_open=True, high_open=True)
+    lo_lim, hi_lim = rise_limits
+    lo_lim = check_finite_scalar("rise_limits[0]", lo_lim, low=0.0, high=1.0)
+    hi_lim = check_finite_scalar("rise_limits[1]", hi_lim, low=0.0, high=1.0)
+    if not lo_lim < hi_lim:
+        raise ValueError(f"rise_limits must satisfy low < high, got {rise_limits!r}")
+    y0 = check_finite_scalar("initial_output", initial_output)
+    t = np.asarray(resp.time, dtype=float)
+    outs = np.atleast_2d(resp.outputs)
+    if isinstance(output, str):
+        if output not in list(resp.output_labels):
+            raise ValueError(f"output {output!r} not among {list(resp.output_labels)}")
+        output = list(resp.output_labels).index(output)
+    y = np.asarray(outs[output], dtype=float)
+    nan = float("nan")
+    info = dict.fromkeys(STEP_INFO_KEYS, nan)
+    info["Settled"] = False
+    if not np.all(np.isfinite(y)):
+        return info  # a failed run has no step characteristics
+
+    w = y - y0
+    if final_output is not None:
+        yf = check_finite_scalar("final_output", final_output) - y0
+        settled = True
+    else:
+        yf = w[-1]
+        tail = t >= t[0] + 0.8 * (t[-1] - t[0])
+        band = thr * abs(yf)
+        settled = bool(yf != 0 and np.ptp(w[tail]) < 0.25 * band and abs(w[-1] - yf) <= band)
+    info["Settled"] = settled
+
+    peak_index = int(np.abs(w).argmax())
+    info["Peak"] = float(abs(w[peak_index]) + y0) if y0 == 0 else float(w[peak_index] + y0)
+    info["PeakTime"] = float(t[peak_index])
+    if settled and yf != 0:
+        sgn = np.sign(yf)
+        lower = np.nonzero(sgn * (w - lo_lim * yf) >= 0)[0]
+        upper = np.nonzero(sgn * (w - hi_lim * yf) >= 0)[0]
+        iu = upper[0] if upper.size else None
+        if lower.size and iu is not None:
+            info["RiseTime"] = float(t[iu] - t[lower[0]])
+        outside = np.nonzero(np.abs(w / yf - 1) >= thr)[0]
+        first_in = 0 if outside.size == 0 else outside[-1] + 1
+        if first_in < t.size:
+            info["SettlingTime"] = float(t[first_in])
+        if iu is not None:
+            info["SettlingMin"] = float(min(w[iu:].min(), yf) + y0)
+            info["SettlingMax"] = float(max(w[iu:].max(), yf) + y0)
+        dy = np.abs((sgn * w).max()) - abs(yf)
+        info["Overshoot"] = float(abs(100.0 * dy / yf)) if dy > 0 else 0.0
+        y_us = w[(sgn * w).argmin()]
+        info["Undershoot"] = float(-100.0 * y_us / yf) if sgn * y_us < 0 else 0.0
+        info["SteadyStateValue"] = float(yf + y0)
+
+    e = _signal(resp, "e")
+    u = _signal(resp, "u")
+    if e is not None and u is not None:
+        tw = _time_weights(t)
+        ae = np.abs(e)
+        info["IAE"] = float(np.sum(tw * ae))
+        info["ISE"] = float(np.sum(tw * e * e))
+        info["ITAE"] = float(np.sum(tw * (t - t[0]) * ae))
+        info["ControlEffort"] = float(np.sum(tw * np.abs(u)))
+        info["CoastingFraction"] = coasting_fraction(t, e, u)
+    return info

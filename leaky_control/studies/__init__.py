@@ -1,0 +1,1 @@
+"""Runnable studies shipped with the package (the scripts in simulations/ call these)."""
