@@ -1,0 +1,361 @@
+r"""Implicit (deep-equilibrium) Leaky-ReLU layers ``z = phi_a(W z + U x + b)`` with certificates.
+
+For ``0 <= a <= 1`` the leaky ReLU is monotone and 1-Lipschitz (slopes in ``[a, 1]``), so the
+layer has a unique fixed point, reached by a convergent iteration with a known rate, when one
+of these holds (tried in this order):
+
+``"norm2"``
+    ``||W||_2 < 1``: ``z -> phi_a(W z + u)`` is a contraction in the Euclidean norm with factor
+    ``L = ||W||_2`` (Banach). After ``k`` steps from ``z0`` the error is at most
+    ``L^k ||z1 - z0|| / (1 - L)``.
+``"mu_inf"``
+    ``mu_inf(W) < 1`` (non-Euclidean contraction; Jafarpour et al., NeurIPS 2021): the averaged
+    map ``z -> (1 - alpha) z + alpha phi_a(W z + u)`` with
+    ``alpha = 1 / (1 - min(0, min_i W_ii))`` contracts in the max-norm with factor
+    ``1 - alpha (1 - max(0, mu_inf(W)))``. It covers matrices with ``||W||_2 >= 1``.
+``"monotone"``
+    ``mu_2(W) < 1``, i.e. ``I - W`` strongly monotone with ``m = 1 - mu_2(W)`` (Winston and
+    Kolter, NeurIPS 2020): the leaky ReLU is the proximal map of a convex function (for
+    ``a > 0``, ``(1/a - 1) min(0, z)^2 / 2``; for ``a = 0`` the indicator of ``z >= 0``), so
+    forward-backward splitting with step ``m / ||I - W||_2^2`` contracts in the Euclidean norm
+    with factor ``sqrt(1 - m^2 / ||I - W||_2^2)``.
+
+When none applies the layer may have no or several fixed points; :func:`deq_solve` then runs
+plain iteration for at most ``max_iter`` steps and says that nothing is certified.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_finite_array, check_finite_scalar, check_slope
+from .contraction import log_norm
+
+__all__ = ["DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"]
+
+_KINDS = ("norm2", "mu_inf", "monotone")
+
+
+@dataclass(frozen=True, eq=False)
+class DEQCertificate:
+    """Why the implicit layer has a unique fixed point and how fast the iteration reaches it.
+
+    Attributes
+    ----------
+    kind : str
+        ``"norm2"``, ``"mu_inf"`` or ``"monotone"`` (see the module docstring).
+    value : float
+        The certified quantity: ``||W||_2``, ``mu_inf(W)`` or ``m = 1 - mu_2(W)``.
+    factor : float
+        Contraction factor ``L < 1`` of the iteration map, in ``norm``.
+    norm : str
+        ``"2"`` or ``"inf"``: the norm in which ``factor`` and error bounds hold.
+    step : float
+        Averaging weight (``"mu_inf"``), forward-backward step (``"monotone"``) or 1.
+    """
+
+    kind: str
+    value: float
+    factor: float
+    norm: str
+    step: float
+
+    def iteration_bound(self, initial_step, tol):
+        """Iterations after which the a-posteriori bound is below ``tol`` (Banach estimate).
+
+        Parameters
+        ----------
+        initial_step : float
+            ``||T(z0) - z0||`` in :attr:`norm`.
+        tol : float
+            Target error ``> 0``.
+
+        Returns
+        -------
+        int
+            ``ceil(log(tol (1 - L) / initial_step) / log L)``, at least 1.
+        """
+        check_finite_scalar("initial_step", initial_step, low=0.0)
+        check_finite_scalar("tol", tol, low=0.0, low_open=True)
+        L = self.factor
+        if initial_step == 0.0 or L == 0.0:
+            return 1
+        return max(1, math.ceil(math.log(tol * (1.0 - L) / initial_step) / math.log(L)))
+
+
+@dataclass(frozen=True, eq=False)
+class DEQResult:
+    """Result of :func:`deq_solve`.
+
+    Attributes
+    ----------
+    z : numpy.ndarray
+        The fixed point, shape ``(n,)`` or ``(batch, n)`` like ``x``.
+    success : bool
+        True when the iteration stopped at ``tol`` (certified or, without a certificate,
+        with a small residual).
+    status : str
+        ``"converged"`` (certified error ``<= tol``), ``"converged_uncertified"`` (residual
+        ``<= tol`` but no uniqueness or error guarantee), ``"max_iter"`` or ``"diverged"``.
+    message : str
+        Explanation.
+    n_iter : int
+        Evaluations of the iteration map.
+    residual : float
+        ``max |z - phi_a(W z + U x + b)|`` of the returned ``z``.
+    error_bound : float
+        Certified bound on the distance to the true fixed point in the certificate's norm
+        (NaN without a certificate).
+    certificate : DEQCertificate or None
+        The certificate used, or None when none applies.
+    iteration_bound : int or None
+        Picard steps the Banach estimate needs for ``tol`` from the initial guess.
+    """
+
+    z: np.ndarray
+    success: bool
+    status: str
+    message: str
+    n_iter: int
+    residual: float
+    error_bound: float
+    certificate: DEQCertificate | None
+    iteration_bound: int | None
+
+
+def _check_W(W):
+    W = as_finite_array("W", W, ndim=2)
+    if W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
+    return W
+
+
+def deq_certificate(W, kind="auto"):
+    """The first certificate (``norm2``, ``mu_inf``, ``monotone``) that ``W`` satisfies.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        Weight matrix of the implicit layer.
+    kind : {"auto", "norm2", "mu_inf", "monotone"}, default "auto"
+        Which certificate to try; ``"auto"`` tries them in that order.
+
+    Returns
+    -------
+    DEQCertificate or None
+        None if the requested certificate (or, for ``"auto"``, every one) fails.
+    """
+    W = _check_W(W)
+    if kind != "auto" and kind not in _KINDS:
+        raise ValueError(f"certificate must be 'auto' or one of {_KINDS}, got {kind!r}")
+    n = W.shape[0]
+    kinds = _KINDS if kind == "auto" else (kind,)
+    for kd in kinds:
+        if kd == "norm2":
+            s = float(np.linalg.norm(W, 2))
+            if s < 1.0:
+                return DEQCertificate("norm2", s, s, "2", 1.0)
+        elif kd == "mu_inf":
+            mu = log_norm(W, math.inf)
+            if mu < 1.0:
+                # Largest averaging weight that keeps every diagonal Jacobian entry >= 0,
+                # which is what turns the row sums into mu_inf.
+                alpha = 1.0 / (1.0 - min(0.0, float(np.min(np.diag(W)))))
+                return DEQCertificate("mu_inf", mu, 1.0 - alpha * (1.0 - max(0.0, mu)), "inf",
+                                      alpha)
+        else:
+            m = 1.0 - log_norm(W, 2)
+            if m > 0.0:
+                lip = float(np.linalg.norm(np.eye(n) - W, 2))
+                step = m / lip**2
+                return DEQCertificate("monotone", m, math.sqrt(max(0.0, 1.0 - (m / lip) ** 2)),
+                                      "2", step)
+    return None
+
+
+def _leaky(v, a):
+    return np.where(v >= 0.0, v, a * v)
+
+
+def _norms(d, which):
+    return np.linalg.norm(d, ord=np.inf if which == "inf" else 2, axis=-1)
+
+
+def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certificate="auto",
+              max_iter=10_000, z0=None, memory=5):
+    r"""Solve the implicit layer ``z = phi_a(W z + U x + b)`` with a convergence certificate.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n)
+        Recurrent weight.
+    U : array_like, shape (n, p)
+        Input weight.
+    b : array_like, shape (n,)
+        Bias.
+    x : array_like, shape (p,) or (batch, p)
+        Input, one sample or a batch (rows).
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]`` (the slope restriction all certificates use).
+    tol : float, default 1e-8
+        With a certificate: stop when the certified distance to the fixed point (in the
+        certificate's norm, worst sample) is ``<= tol``. Without: stop when the residual
+        ``max |z - phi_a(W z + U x + b)|`` is ``<= tol``.
+    method : {"picard", "anderson"}, default "picard"
+        ``"picard"`` iterates the certified map; ``"anderson"`` accelerates the same map
+        (Anderson type II with ``memory`` past steps, safeguarded: a step is accepted only if
+        it lowers the residual, so the certified error bound still applies).
+    certificate : {"auto", "norm2", "mu_inf", "monotone"}, default "auto"
+        Which certificate to use (see :func:`deq_certificate`).
+    max_iter : int, default 10000
+        Hard cap on evaluations of the iteration map; the result then has status
+        ``"max_iter"``.
+    z0 : array_like, optional
+        Initial guess (shape of the output); zeros by default.
+    memory : int, default 5
+        Anderson memory.
+
+    Returns
+    -------
+    DEQResult
+        ``.z``, ``.status``, ``.certificate``, ``.error_bound``, ``.iteration_bound`` ...
+
+    Raises
+    ------
+    ValueError, TypeError
+        On mismatched shapes, non-finite entries, ``negative_slope`` outside ``[0, 1]`` or bad
+        options.
+    """
+    W = _check_W(W)
+    n = W.shape[0]
+    U = as_finite_array("U", U)
+    if U.ndim != 2 or U.shape[0] != n:
+        raise ValueError(f"U must have shape ({n}, p), got {U.shape}")
+    p = U.shape[1]
+    b = as_finite_array("b", b, shape=(n,))
+    x = as_finite_array("x", x)
+    single = x.ndim <= 1
+    X = x.reshape(1, -1) if single else x
+    if X.ndim != 2 or X.shape[1] != p:
+        raise ValueError(f"x must have shape ({p},) or (batch, {p}) to match U {U.shape}, "
+                         f"got {x.shape}")
+    a = check_slope(negative_slope)
+    tol = check_finite_scalar("tol", tol, low=0.0, low_open=True)
+    if method not in ("picard", "anderson"):
+        raise ValueError(f"method must be 'picard' or 'anderson', got {method!r}")
+    for name, val, low in (("max_iter", max_iter, 1), ("memory", memory, 1)):
+        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {val!r}")
+    cert = deq_certificate(W, certificate)
+    u = X @ U.T + b
+    if z0 is None:
+        Z = np.zeros((X.shape[0], n))
+    else:
+        Z = as_finite_array("z0", z0)
+        want = (n,) if single else (X.shape[0], n)
+        if Z.shape != want:
+            raise ValueError(f"z0 must have the shape of the output {want}, got {Z.shape}")
+        Z = Z.reshape(X.shape[0], n).copy()
+
+    if cert is None or cert.kind == "norm2":
+        def T(z):
+            return _leaky(z @ W.T + u, a)
+    elif cert.kind == "mu_inf":
+        def T(z):
+            return (1.0 - cert.step) * z + cert.step * _leaky(z @ W.T + u, a)
+    else:
+        fb_shrink = 1.0 + cert.step * (1.0 / a - 1.0) if a > 0 else math.inf
+        IW = np.eye(n) - W
+
+        def T(z):
+            v = z - cert.step * (z @ IW.T - u)
+            # prox of step * f: identity on v >= 0, shrink (a > 0) or clip to 0 (ReLU) below
+            return np.where(v >= 0.0, v, 0.0 if a == 0 else v / fb_shrink)
+
+    which = cert.norm if cert is not None else "inf"
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single)
+
+
+def _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
+    L = cert.factor if cert is not None else math.nan
+
+    def residual(z):
+        return float(np.max(np.abs(z - _leaky(z @ W.T + u, a))))
+
+    TZ = T(Z)
+    r0 = float(np.max(_norms(TZ - Z, which)))
+    it_bound = cert.iteration_bound(r0, tol) if cert is not None and math.isfinite(r0) else None
+    n_iter = 1
+    hist_g, hist_t = [], []
+    status = "max_iter"
+    while True:
+        step = _norms(TZ - Z, which)
+        # a run-away iterate is reported long before it overflows to inf
+        if not np.all(np.isfinite(step)) or np.max(step) > 1e100:
+            status = "diverged"
+            break
+        if cert is not None:
+            bound = float(np.max(step)) * L / (1.0 - L) if L > 0 else 0.0
+            if bound <= tol:
+                Z, status = TZ, "converged"
+                break
+        elif residual(TZ) <= tol:
+            Z, status = TZ, "converged_uncertified"
+            break
+        if n_iter >= max_iter:
+            Z = TZ
+            break
+        if method == "anderson":
+            g = TZ - Z
+            hist_g.append(g)
+            hist_t.append(TZ)
+            if len(hist_g) > memory + 1:
+                hist_g.pop(0)
+                hist_t.pop(0)
+            cand = TZ
+            if len(hist_g) >= 2:
+                dG = np.stack([hist_g[i + 1] - hist_g[i] for i in range(len(hist_g) - 1)], -1)
+                dT = np.stack([hist_t[i + 1] - hist_t[i] for i in range(len(hist_t) - 1)], -1)
+                gram = np.einsum("bni,bnj->bij", dG, dG)
+                reg = 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-300
+                gam = np.linalg.solve(gram + reg * np.eye(gram.shape[-1]),
+                                      np.einsum("bni,bn->bi", dG, g)[..., None])[..., 0]
+                cand = TZ - np.einsum("bni,bi->bn", dT, gam)
+            Tc = T(cand)
+            n_iter += 1
+            # Safeguard: keep the accelerated point only where it shrinks the step, so the
+            # iteration never does worse than the certified map it accelerates.
+            TT = T(TZ) if len(hist_g) >= 2 else Tc
+            if len(hist_g) >= 2:
+                n_iter += 1
+                good = _norms(Tc - cand, which) <= _norms(TT - TZ, which)
+                Z = np.where(good[:, None], cand, TZ)
+                TZ = np.where(good[:, None], Tc, TT)
+            else:
+                Z, TZ = TZ, Tc
+        else:
+            Z, TZ = TZ, T(TZ)
+            n_iter += 1
+
+    res = residual(Z)
+    if cert is not None:
+        err = float(np.max(_norms(T(Z) - Z, which))) / (1.0 - L)
+        msg = {"converged": f"converged with certificate {cert.kind} (factor {L:.4g})",
+               "max_iter": f"stopped at max_iter={max_iter} before the certified error reached "
+                           f"tol (Banach estimate needs {it_bound} Picard steps)",
+               "diverged": "the iteration produced non-finite values"}[status]
+    else:
+        err = math.nan
+        msg = ("no certificate applies (||W||_2 >= 1, mu_inf(W) >= 1 and mu_2(W) >= 1): the "
+               "fixed point may not exist or be unique; ")
+        msg += {"converged_uncertified": "plain iteration reached the residual tol anyway",
+                "max_iter": f"plain iteration stopped at max_iter={max_iter} without converging",
+                "diverged": "plain iteration diverged"}[status]
+    z_out = Z[0] if single else Z
+    return DEQResult(z=z_out, success=status in ("converged", "converged_uncertified"),
+                     status=status, message=msg, n_iter=n_iter, residual=res, error_bound=err,
+                     certificate=cert, iteration_bound=it_bound)
