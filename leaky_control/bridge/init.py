@@ -1,0 +1,198 @@
+r"""Kaiming (He) initialisation for leaky ReLU networks, and :func:`init_mlp`.
+
+``kaiming_std(fan, a) = sqrt(2 / ((1 + a**2) * fan))`` makes the per-layer second-moment
+factor ``std**2 * fan * (1 + a**2) / 2`` equal to one (see :mod:`leaky_control.bridge.stats`).
+With ``mode="fan_in"`` the forward signal keeps its second moment, with ``"fan_out"`` the
+back-propagated gradient does; they differ only where widths change.
+
+PyTorch pitfalls this module avoids
+-----------------------------------
+* ``torch.nn.init.kaiming_normal_(w, a=0, mode="fan_in", nonlinearity="leaky_relu")`` has
+  ``a = 0`` by default, i.e. the *ReLU* gain ``sqrt(2)``, even when the network uses a leak;
+  pass ``a=negative_slope``. Here ``negative_slope`` has no default, on purpose.
+* ``torch.nn.Linear``'s own default is ``kaiming_uniform_(a=sqrt(5))``, weight variance
+  ``1 / (3 * fan_in)``: the per-layer factor is ``(1/3)(1 + a**2)/2``, about ``1/6`` for ReLU,
+  so signals shrink geometrically with depth. ``init="torch_default"`` reproduces it.
+* torch computes ``fan_in`` from ``weight.shape[1]`` and ``fan_out`` from ``weight.shape[0]``,
+  the ``(n_out, n_in)`` layout used here too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_finite_scalar
+from .mlp import ACTIVATIONS, MLP
+
+__all__ = ["as_rng", "init_mlp", "kaiming_normal", "kaiming_std"]
+
+_INITS = ("kaiming", "kaiming_uniform", "orthogonal", "torch_default")
+
+
+def as_rng(rng):
+    """Return a ``numpy.random.Generator`` from ``None``, an int seed or a Generator.
+
+    Parameters
+    ----------
+    rng : None, int or numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
+    if rng is None or isinstance(rng, int | np.integer):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng seed must be non-negative, got {rng!r}")
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+
+
+def kaiming_std(fan, negative_slope):
+    """Standard deviation ``sqrt(2 / ((1 + a**2) * fan))`` of Kaiming-normal weights.
+
+    Parameters
+    ----------
+    fan : int
+        Number of inputs (``mode="fan_in"``) or outputs (``"fan_out"``) of the layer, >= 1.
+    negative_slope : float
+        The leak ``a`` of the units the layer feeds (0 for ReLU). No default, unlike torch's
+        ``a=0``, which silently gives the ReLU gain to leaky networks.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(fan, bool) or not isinstance(fan, int | np.integer) or fan < 1:
+        raise ValueError(f"fan must be a positive integer, got {fan!r}")
+    a = check_finite_scalar("negative_slope", negative_slope)
+    return float(np.sqrt(2.0 / ((1.0 + a * a) * int(fan))))
+
+
+def _fan(shape, mode):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    return int(shape[1] if mode == "fan_in" else shape[0])
+
+
+def _check_shape(shape):
+    try:
+        shp = tuple(int(s) for s in shape)
+    except TypeError as exc:
+        raise TypeError(f"shape must be a pair (n_out, n_in), got {shape!r}") from exc
+    if len(shp) != 2 or min(shp) < 1:
+        raise ValueError(f"shape must be a pair of positive integers (n_out, n_in), got {shape!r}")
+    return shp
+
+
+def kaiming_normal(shape, negative_slope, mode="fan_in", rng=None):
+    """Draw a ``(n_out, n_in)`` weight matrix with iid ``N(0, kaiming_std(fan, a)**2)`` entries.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_out, n_in)``, the ``torch.nn.Linear.weight`` layout.
+    negative_slope : float
+        Leak ``a`` of the following nonlinearity (0 for ReLU).
+    mode : {"fan_in", "fan_out"}, default "fan_in"
+        ``"fan_in"`` (``shape[1]``) preserves forward second moments, ``"fan_out"``
+        (``shape[0]``) preserves back-propagated ones.
+    rng : None, int or numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    shp = _check_shape(shape)
+    std = kaiming_std(_fan(shp, mode), negative_slope)
+    return as_rng(rng).normal(0.0, std, size=shp)
+
+
+def _orthogonal(shape, gain, rng):
+    n_out, n_in = shape
+    q, r = np.linalg.qr(rng.normal(size=(max(shape), min(shape))))
+    q = q * np.sign(np.diag(r))  # Haar-distributed, as torch.nn.init.orthogonal_
+    if n_out < n_in:
+        q = q.T
+    return gain * q
+
+
+def init_mlp(
+    sizes,
+    activation="leaky",
+    negative_slope=None,
+    init="kaiming",
+    mode="fan_in",
+    rng=None,
+    bias=0.0,
+    prelu_slopes="layer",
+):
+    """Build a randomly initialised :class:`MLP`.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``(n_in, hidden..., n_out)``, at least two entries, all >= 1.
+    activation : {"relu", "leaky", "prelu"}, default "leaky"
+        Hidden nonlinearity.
+    negative_slope : float, optional
+        Leak ``a`` (default 0.01 for "leaky" and "prelu", where it is the initial slope; must
+        be omitted or 0 for "relu"). It also sets the Kaiming gain.
+    init : {"kaiming", "kaiming_uniform", "orthogonal", "torch_default"}, default "kaiming"
+        ``"kaiming"``: normal with :func:`kaiming_std`; ``"kaiming_uniform"``: uniform with the
+        same variance; ``"orthogonal"``: Haar-orthogonal scaled by the gain
+        ``sqrt(2 / (1 + a**2))`` (the scaling is exact for square layers); ``"torch_default"``:
+        ``nn.Linear``'s default (weights and biases ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``;
+        ``bias`` and ``mode`` are then ignored).
+    mode : {"fan_in", "fan_out"}, default "fan_in"
+        Which fan the Kaiming variance uses.
+    rng : None, int or numpy.random.Generator
+        Source of randomness.
+    bias : float, default 0.0
+        Constant initial bias of every layer (a negative value makes units start dead).
+    prelu_slopes : {"layer", "unit"}, default "layer"
+        For "prelu": one slope per layer or per unit.
+
+    Returns
+    -------
+    MLP
+    """
+    try:
+        sz = [int(s) for s in sizes]
+    except TypeError as exc:
+        raise TypeError(f"sizes must be a sequence of integers, got {sizes!r}") from exc
+    if len(sz) < 2 or min(sz) < 1 or any(float(s) != s for s in sizes):
+        raise ValueError(f"sizes must hold >= 2 positive integers (n_in, ..., n_out), got {sizes!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+    b0 = check_finite_scalar("bias", bias)
+    if activation == "relu":
+        gain_slope = 0.0 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+    else:
+        gain_slope = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+    g = as_rng(rng)
+    weights, biases = [], []
+    for l in range(len(sz) - 1):
+        shape = (sz[l + 1], sz[l])
+        if init == "kaiming":
+            w = kaiming_normal(shape, gain_slope, mode, g)
+            b = np.full(sz[l + 1], b0)
+        elif init == "kaiming_uniform":
+            bound = np.sqrt(3.0) * kaiming_std(_fan(shape, mode), gain_slope)
+            w = g.uniform(-bound, bound, size=shape)
+            b = np.full(sz[l + 1], b0)
+        elif init == "orthogonal":
+            w = _orthogonal(shape, np.sqrt(2.0 / (1.0 + gain_slope**2)), g)
+            b = np.full(sz[l + 1], b0)
+        else:
+            bound = 1.0 / np.sqrt(sz[l])
+            w = g.uniform(-bound, bound, size=shape)
+            b = g.uniform(-bound, bound, size=sz[l + 1])
+        weights.append(w)
+        biases.append(b)
+    return MLP(weights, biases, activation, negative_slope, prelu_slopes=prelu_slopes)

@@ -1,0 +1,494 @@
+r"""A small float64 multilayer perceptron with ReLU, leaky ReLU or PReLU hidden units.
+
+Conventions follow PyTorch so results can be checked against it: ``weights[i]`` has shape
+``(n_out, n_in)`` (``nn.Linear.weight``), arrays are batch-first ``(n_samples, n_features)``,
+the loss is ``mean((y - t)**2)`` over every element (``nn.MSELoss()``), ``relu'(0) = 0``,
+``leaky'(0) = a`` and a PReLU slope gets no gradient from ``z = 0``. The output layer is linear.
+
+All parameters live in one flat float64 vector (weights row-major, then biases, layer by layer,
+then the PReLU slopes), so the numba kernels and the optimisers work on arrays only, and a
+change of parameter values never recompiles anything.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from numba import njit
+
+from .._validate import as_finite_array, check_finite_scalar
+
+__all__ = ["ACTIVATIONS", "MLP"]
+
+ACTIVATIONS = ("relu", "leaky", "prelu")
+
+
+# --------------------------------------------------------------------------- numba kernels
+# Hand-written products instead of np.dot: these matrices are small, and BLAS thread pools
+# (OpenBLAS inside numba next to torch's OpenMP, or other processes on a 2-core machine) made
+# the same epoch 7x slower in measurement; loops keep one thread and need no BLAS at all.
+# "reassoc" lets LLVM vectorise the dot products; no "nnan"/"ninf", so NaN checks still work.
+_FM = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, fastmath=_FM)
+def _mm_nt(a, w, out):
+    """out = a @ w.T for C-contiguous a (n, k), w (m, k)."""
+    n, k = a.shape
+    m = w.shape[0]
+    for i in range(n):
+        for j in range(m):
+            s = 0.0
+            for p in range(k):
+                s += a[i, p] * w[j, p]
+            out[i, j] = s
+
+
+@njit(cache=True, fastmath=_FM)
+def _mm_tn(d, a, out):
+    """out = d.T @ a for d (n, m), a (n, k)."""
+    n, m = d.shape
+    k = a.shape[1]
+    out[:, :] = 0.0
+    for i in range(n):
+        for j in range(m):
+            c = d[i, j]
+            for p in range(k):
+                out[j, p] += c * a[i, p]
+
+
+@njit(cache=True, fastmath=_FM)
+def _mm_nn(d, w, out):
+    """out = d @ w for d (n, m), w (m, k)."""
+    n, m = d.shape
+    k = w.shape[1]
+    out[:, :] = 0.0
+    for i in range(n):
+        for j in range(m):
+            c = d[i, j]
+            for p in range(k):
+                out[i, p] += c * w[j, p]
+
+
+@njit(cache=True)
+def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
+    """Forward pass; pre-activations of layer l go to ``zbuf[n*cum[l]:]``, outputs returned."""
+    n = x.shape[0]
+    n_layers = sizes.shape[0] - 1
+    prev = x
+    off = 0
+    out = zbuf[:1].reshape((1, 1))
+    for l in range(n_layers):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        w = theta[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
+        z = zbuf[off : off + n * nout].reshape((n, nout))
+        _mm_nt(prev, w, z)
+        bo = b_off[l]
+        for i in range(n):
+            for j in range(nout):
+                z[i, j] += theta[bo + j]
+        if l < n_layers - 1:
+            a = abuf[off : off + n * nout].reshape((n, nout))
+            so = s_off[l]
+            per_unit = s_cnt[l] > 1
+            for i in range(n):
+                for j in range(nout):
+                    zz = z[i, j]
+                    if zz > 0.0:
+                        a[i, j] = zz
+                    else:
+                        a[i, j] = theta[so + j if per_unit else so] * zz
+            prev = a
+        else:
+            out = z
+        off += n * nout
+    return out
+
+
+@njit(cache=True)
+def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf, dbuf, grad):
+    """MSE loss and its gradient with respect to every entry of ``theta`` (into ``grad``)."""
+    n = x.shape[0]
+    n_layers = sizes.shape[0] - 1
+    out = _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf)
+    n_out = sizes[n_layers]
+    offs = np.zeros(n_layers + 1, dtype=np.int64)
+    for l in range(n_layers):
+        offs[l + 1] = offs[l] + n * sizes[l + 1]
+    delta = dbuf[offs[n_layers - 1] : offs[n_layers]].reshape((n, n_out))
+    scale = 2.0 / (n * n_out)
+    loss = 0.0
+    for i in range(n):
+        for j in range(n_out):
+            r = out[i, j] - y[i, j]
+            loss += r * r
+            delta[i, j] = scale * r
+    loss /= n * n_out
+    grad[:] = 0.0
+    for l in range(n_layers - 1, -1, -1):
+        nin = sizes[l]
+        nout = sizes[l + 1]
+        delta = dbuf[offs[l] : offs[l + 1]].reshape((n, nout))
+        if l == 0:
+            prev = x
+        else:
+            prev = abuf[offs[l - 1] : offs[l]].reshape((n, nin))
+        gw = grad[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
+        _mm_tn(delta, prev, gw)
+        bo = b_off[l]
+        for i in range(n):
+            for j in range(nout):
+                grad[bo + j] += delta[i, j]
+        if l > 0:
+            w = theta[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
+            dprev = dbuf[offs[l - 1] : offs[l]].reshape((n, nin))
+            _mm_nn(delta, w, dprev)
+            z = zbuf[offs[l - 1] : offs[l]].reshape((n, nin))
+            so = s_off[l - 1]
+            per_unit = s_cnt[l - 1] > 1
+            for i in range(n):
+                for j in range(nin):
+                    zz = z[i, j]
+                    if zz <= 0.0:
+                        k = so + j if per_unit else so
+                        # d phi / d slope = min(0, z): exactly zero at z = 0 (PyTorch)
+                        grad[k] += dprev[i, j] * zz
+                        dprev[i, j] *= theta[k]
+    return loss
+
+
+# --------------------------------------------------------------------------- the class
+def _layout(sizes, slope_counts):
+    n_layers = len(sizes) - 1
+    w_off = np.zeros(n_layers, dtype=np.int64)
+    b_off = np.zeros(n_layers, dtype=np.int64)
+    pos = 0
+    for l in range(n_layers):
+        w_off[l] = pos
+        pos += sizes[l + 1] * sizes[l]
+        b_off[l] = pos
+        pos += sizes[l + 1]
+    n_wb = pos
+    s_off = np.zeros(max(n_layers - 1, 1), dtype=np.int64)
+    s_cnt = np.ones(max(n_layers - 1, 1), dtype=np.int64)
+    for l in range(n_layers - 1):
+        s_off[l] = pos
+        s_cnt[l] = slope_counts[l]
+        pos += slope_counts[l]
+    return w_off, b_off, s_off, s_cnt, n_wb, pos
+
+
+class MLP:
+    r"""Multilayer perceptron ``x -> W_L phi(... phi(W_1 x + b_1) ...) + b_L``.
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        ``weights[i]`` has shape ``(n_out, n_in)`` as in ``torch.nn.Linear``; consecutive
+        shapes must chain (``weights[i + 1].shape[1] == weights[i].shape[0]``).
+    biases : sequence of array_like
+        ``biases[i]`` has shape ``(weights[i].shape[0],)``.
+    activation : {"relu", "leaky", "prelu"}, default "leaky"
+        Hidden-unit nonlinearity; the output layer is linear.
+    negative_slope : float or sequence, optional
+        The leak ``a``. For ``"leaky"`` a finite float (default 0.01). For ``"relu"`` it must be
+        omitted or 0. For ``"prelu"`` the initial learnable slopes: a float (default 0.01),
+        or one entry per hidden layer, each a float or an array with one slope per unit.
+    prelu_slopes : {"layer", "unit"}, default "layer"
+        For ``"prelu"`` given a float: one shared slope per hidden layer (``nn.PReLU()``) or one
+        per hidden unit (``nn.PReLU(num_parameters=width)``). Ignored otherwise.
+
+    Notes
+    -----
+    The object is immutable in use: :func:`leaky_control.bridge.train` returns a trained copy.
+    ``weights``, ``biases`` and ``negative_slope`` return copies.
+    """
+
+    def __init__(self, weights, biases, activation="leaky", negative_slope=None, prelu_slopes="layer"):
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__"):
+            raise TypeError(f"weights must be a sequence of 2-D arrays, got {type(weights).__name__}")
+        if isinstance(biases, np.ndarray) or not hasattr(biases, "__len__"):
+            raise TypeError(f"biases must be a sequence of 1-D arrays, got {type(biases).__name__}")
+        if len(weights) == 0:
+            raise ValueError("weights must hold at least one layer, got an empty sequence")
+        if len(biases) != len(weights):
+            raise ValueError(
+                f"biases must have one entry per layer ({len(weights)}), got {len(biases)}"
+            )
+        ws = [as_finite_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
+        for i in range(1, len(ws)):
+            if ws[i].shape[1] != ws[i - 1].shape[0]:
+                raise ValueError(
+                    f"weights[{i}] has shape {ws[i].shape} but weights[{i - 1}] has shape "
+                    f"{ws[i - 1].shape}: weights[{i}].shape[1] must equal {ws[i - 1].shape[0]}"
+                )
+        bs = [
+            as_finite_array(f"biases[{i}]", b, ndim=1, shape=(w.shape[0],))
+            for i, (b, w) in enumerate(zip(biases, ws, strict=True))
+        ]
+        if min(w.size for w in ws) == 0:
+            raise ValueError("every layer needs at least one input and one output unit")
+        sizes = [ws[0].shape[1]] + [w.shape[0] for w in ws]
+        hidden = sizes[1:-1]
+        slopes = self._slopes(activation, negative_slope, prelu_slopes, hidden)
+        self._activation = activation
+        self._sizes = np.asarray(sizes, dtype=np.int64)
+        counts = [s.size for s in slopes]
+        (self._w_off, self._b_off, self._s_off, self._s_cnt, self._n_wb, n_theta) = _layout(
+            sizes, counts
+        )
+        theta = np.empty(n_theta)
+        for l, (w, b) in enumerate(zip(ws, bs, strict=True)):
+            theta[self._w_off[l] : self._w_off[l] + w.size] = w.ravel()
+            theta[self._b_off[l] : self._b_off[l] + b.size] = b
+        for l, s in enumerate(slopes):
+            theta[self._s_off[l] : self._s_off[l] + s.size] = s
+        self._theta = theta
+
+    @staticmethod
+    def _slopes(activation, negative_slope, prelu_slopes, hidden):
+        if activation == "relu":
+            if negative_slope is not None:
+                a = check_finite_scalar("negative_slope", negative_slope)
+                if a != 0.0:
+                    raise ValueError(
+                        f"negative_slope must be 0 (or omitted) for activation='relu', got {a!r}; "
+                        "use activation='leaky' for a leak"
+                    )
+            return [np.zeros(1) for _ in hidden]
+        if activation == "leaky":
+            a = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+            return [np.full(1, a) for _ in hidden]
+        if prelu_slopes not in ("layer", "unit"):
+            raise ValueError(f"prelu_slopes must be 'layer' or 'unit', got {prelu_slopes!r}")
+        if negative_slope is None or isinstance(negative_slope, Real | np.floating | np.integer):
+            a = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+            return [np.full(1 if prelu_slopes == "layer" else h, a) for h in hidden]
+        if len(negative_slope) != len(hidden):
+            raise ValueError(
+                f"negative_slope for 'prelu' must have one entry per hidden layer ({len(hidden)}), "
+                f"got {len(negative_slope)}"
+            )
+        out = []
+        for l, (s, h) in enumerate(zip(negative_slope, hidden, strict=True)):
+            arr = as_finite_array(f"negative_slope[{l}]", s).reshape(-1)
+            if arr.size not in (1, h):
+                raise ValueError(
+                    f"negative_slope[{l}] must hold 1 or {h} slopes (layer width), got {arr.size}"
+                )
+            out.append(arr.copy())
+        return out
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def activation(self):
+        """str: ``"relu"``, ``"leaky"`` or ``"prelu"``."""
+        return self._activation
+
+    @property
+    def sizes(self):
+        """tuple of int: layer widths ``(n_in, hidden..., n_out)``."""
+        return tuple(int(s) for s in self._sizes)
+
+    @property
+    def n_layers(self):
+        """int: number of affine layers (hidden layers + 1)."""
+        return len(self._sizes) - 1
+
+    @property
+    def weights(self):
+        """list of numpy.ndarray: copies of the weight matrices, shape ``(n_out, n_in)``."""
+        s = self._sizes
+        return [
+            self._theta[self._w_off[l] : self._w_off[l] + s[l + 1] * s[l]].reshape(s[l + 1], s[l]).copy()
+            for l in range(self.n_layers)
+        ]
+
+    @property
+    def biases(self):
+        """list of numpy.ndarray: copies of the bias vectors."""
+        s = self._sizes
+        return [
+            self._theta[self._b_off[l] : self._b_off[l] + s[l + 1]].copy() for l in range(self.n_layers)
+        ]
+
+    @property
+    def negative_slope(self):
+        """float or list of numpy.ndarray: the leak (``"relu"``: 0.0, ``"leaky"``: a float,
+        ``"prelu"``: one array of slopes per hidden layer)."""
+        slopes = self.slopes_per_layer()
+        if self._activation == "prelu":
+            return slopes
+        return float(slopes[0][0]) if slopes else (0.0 if self._activation == "relu" else float("nan"))
+
+    def slopes_per_layer(self):
+        """Return the negative slopes of each hidden layer as a list of arrays (copies)."""
+        return [
+            self._theta[self._s_off[l] : self._s_off[l] + self._s_cnt[l]].copy()
+            for l in range(self.n_layers - 1)
+        ]
+
+    @property
+    def n_trainable(self):
+        """int: number of trained parameters (weights, biases and, for PReLU, slopes)."""
+        return self._theta.size if self._activation == "prelu" else self._n_wb
+
+    def copy(self):
+        """Return an independent copy."""
+        new = object.__new__(MLP)
+        new.__dict__.update(self.__dict__)
+        new._theta = self._theta.copy()
+        return new
+
+    def __repr__(self):
+        return f"MLP(sizes={self.sizes}, activation={self._activation!r})"
+
+    # ------------------------------------------------------------------ computation
+    def _check_x(self, x, name="x"):
+        arr = as_finite_array(name, x)
+        if arr.ndim == 1 and self._sizes[0] == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2 or arr.shape[1] != self._sizes[0]:
+            raise ValueError(
+                f"{name} must have shape (n_samples, {self._sizes[0]}), got {arr.shape}"
+            )
+        return arr
+
+    def _check_y(self, y, n):
+        arr = as_finite_array("y", y)
+        if arr.ndim == 1 and self._sizes[-1] == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2 or arr.shape[1] != self._sizes[-1] or arr.shape[0] != n:
+            raise ValueError(
+                f"y must have shape ({n}, {self._sizes[-1]}) to match x (labels of the same "
+                f"length as the inputs), got {arr.shape}"
+            )
+        return arr
+
+    def _buffers(self, n):
+        total = n * int(self._sizes[1:].sum())
+        return np.empty(total), np.empty(total), np.empty(total)
+
+    def forward(self, x):
+        """Evaluate the network.
+
+        Parameters
+        ----------
+        x : array_like, shape (n_samples, n_in)
+            Inputs, batch first (a 1-D array is accepted when ``n_in == 1``).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, n_out)
+        """
+        x = self._check_x(x)
+        zbuf, abuf, _ = self._buffers(x.shape[0])
+        out = _forward_kernel(
+            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt, x, zbuf, abuf
+        )
+        return out.copy()
+
+    __call__ = forward
+
+    def preactivations(self, x):
+        """Pre-activations ``z_l = W_l h_{l-1} + b_l`` of every layer.
+
+        Parameters
+        ----------
+        x : array_like, shape (n_samples, n_in)
+            Inputs.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            One ``(n_samples, width)`` array per layer; the last one is the network output.
+        """
+        x = self._check_x(x)
+        n = x.shape[0]
+        zbuf, abuf, _ = self._buffers(n)
+        _forward_kernel(
+            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt, x, zbuf, abuf
+        )
+        return self._split(zbuf, n)
+
+    def _split(self, buf, n):
+        out, off = [], 0
+        for w in self._sizes[1:]:
+            out.append(buf[off : off + n * w].reshape(n, w).copy())
+            off += n * w
+        return out
+
+    def _unflatten(self, flat):
+        s = self._sizes
+        grads = {
+            "weights": [
+                flat[self._w_off[l] : self._w_off[l] + s[l + 1] * s[l]].reshape(s[l + 1], s[l]).copy()
+                for l in range(self.n_layers)
+            ],
+            "biases": [
+                flat[self._b_off[l] : self._b_off[l] + s[l + 1]].copy() for l in range(self.n_layers)
+            ],
+        }
+        if self._activation == "prelu":
+            grads["negative_slope"] = [
+                flat[self._s_off[l] : self._s_off[l] + self._s_cnt[l]].copy()
+                for l in range(self.n_layers - 1)
+            ]
+        return grads
+
+    def loss_and_grads(self, x, y):
+        """Mean squared error ``mean((f(x) - y)**2)`` and its gradient.
+
+        Parameters
+        ----------
+        x : array_like, shape (n_samples, n_in)
+            Inputs.
+        y : array_like, shape (n_samples, n_out)
+            Targets (labels), one row per input.
+
+        Returns
+        -------
+        loss : float
+        grads : dict
+            ``"weights"`` and ``"biases"`` (lists shaped like the parameters) and, for PReLU,
+            ``"negative_slope"`` (one array per hidden layer).
+        """
+        x = self._check_x(x)
+        y = self._check_y(y, x.shape[0])
+        loss, flat, _ = self._loss_grad_flat(x, y)
+        return loss, self._unflatten(flat)
+
+    def _loss_grad_flat(self, x, y):
+        n = x.shape[0]
+        zbuf, abuf, dbuf = self._buffers(n)
+        grad = np.empty_like(self._theta)
+        loss = _loss_grad_kernel(
+            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt,
+            x, y, zbuf, abuf, dbuf, grad,
+        )
+        return float(loss), grad, zbuf
+
+    def get_flat(self):
+        """Return a copy of the flat parameter vector (weights, biases, then slopes)."""
+        return self._theta.copy()
+
+    def with_flat(self, theta):
+        """Return a copy of this network with the flat parameter vector replaced.
+
+        Parameters
+        ----------
+        theta : array_like
+            New parameters in the layout of :meth:`get_flat`.
+
+        Returns
+        -------
+        MLP
+        """
+        arr = as_finite_array("theta", theta, ndim=1, shape=(self._theta.size,))
+        new = self.copy()
+        new._theta = arr.copy()
+        return new
