@@ -43,12 +43,12 @@ def _time_weights(t):
     return w
 
 
-def coasting_fraction(t, e, u, initial_error=None, u_tol=None):
-    """Fraction of the time the plant has overshot its target while the input is zero.
+def coasting_fraction(t, e, u, u_tol=None):
+    """Fraction of the time the output is above its target while the input is zero.
 
-    Overshoot means the error has the sign opposite to the initial error (for a step up:
-    ``e = r - y < 0``, the output above its target). The corrective signal counts as zero when
-    ``|u| <= u_tol``. This is how long a ReLU controller *coasts*.
+    The output is above its target when ``e = r - y < 0``: the side on which a ReLU
+    controller ``u = k max(0, e)`` is silent. The corrective signal counts as zero when
+    ``|u| <= u_tol``. This is how long the loop *coasts*.
 
     Parameters
     ----------
@@ -58,8 +58,6 @@ def coasting_fraction(t, e, u, initial_error=None, u_tol=None):
         Error ``r - y`` on ``t``.
     u : array_like
         Input reaching the plant on ``t``.
-    initial_error : float, optional
-        Sign reference; default the first nonzero error.
     u_tol : float, optional
         Default ``1e-9 * max(1, max |u|)``.
 
@@ -69,14 +67,10 @@ def coasting_fraction(t, e, u, initial_error=None, u_tol=None):
         Time-weighted (trapezoid) fraction in ``[0, 1]``.
     """
     t, e, u = (np.asarray(v, dtype=float) for v in (t, e, u))
-    if initial_error is None:
-        nz = np.nonzero(e)[0]
-        initial_error = e[nz[0]] if nz.size else 1.0
-    s = np.sign(initial_error) or 1.0
     if u_tol is None:
         finite_u = u[np.isfinite(u)]
         u_tol = 1e-9 * max(1.0, float(np.max(np.abs(finite_u))) if finite_u.size else 1.0)
-    coast = (s * e < 0) & (np.abs(u) <= u_tol)
+    coast = (e < 0) & (np.abs(u) <= u_tol)
     w = _time_weights(t)
     return float(np.sum(w * coast) / np.sum(w))
 

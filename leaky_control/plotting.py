@@ -7,15 +7,13 @@ import numpy as np
 __all__ = ["coasting_spans", "response_grid_plot"]
 
 
-def coasting_spans(t, e, u, initial_error=1.0, u_tol=1e-9):
+def coasting_spans(t, e, u, u_tol=1e-9):
     """Time intervals ``[(t_start, t_end), ...]`` where the loop coasts (overshoot, zero input).
 
     Parameters
     ----------
     t, e, u : array_like
         Time, error and input reaching the plant.
-    initial_error : float
-        Sign of the error before overshoot.
     u_tol : float
         Inputs with ``|u| <= u_tol`` count as zero.
 
@@ -24,7 +22,7 @@ def coasting_spans(t, e, u, initial_error=1.0, u_tol=1e-9):
     list of tuple
     """
     t, e, u = (np.asarray(v, dtype=float) for v in (t, e, u))
-    mask = (np.sign(initial_error) * e < 0) & (np.abs(u) <= u_tol)
+    mask = (e < 0) & (np.abs(u) <= u_tol)
     spans, start = [], None
     for k, on in enumerate(mask):
         if on and start is None:

@@ -1,0 +1,53 @@
+"""Process-level behaviour: the disk cache of the kernel, lazy import, the demo command."""
+
+import csv
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import numpy as np
+import leaky_control as lc
+from leaky_control.integrators import fixed_kernel
+resp = lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0, u_max=1),
+                   np.linspace(0, 30, 3001), reference=25.0, initial_state=[20.0])
+assert resp.success
+st = fixed_kernel().stats
+print("HITS", sum(st.cache_hits.values()), "MISSES", sum(st.cache_misses.values()))
+"""
+
+
+def _run(code):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         check=True)
+    return out.stdout
+
+
+def test_second_process_loads_kernel_from_cache():
+    _run(SCRIPT)  # compiles (or loads) and writes the cache
+    second = _run(SCRIPT).split()
+    hits, misses = int(second[second.index("HITS") + 1]), int(second[second.index("MISSES") + 1])
+    assert hits == 1 and misses == 0
+
+
+def test_import_compiles_nothing_and_loads_no_numba():
+    out = _run("import sys, leaky_control; print('numba' in sys.modules, 'control' in sys.modules)")
+    assert out.split() == ["False", "False"]
+
+
+def test_demo_writes_table_and_figure(tmp_path):
+    from leaky_control.cli import main
+
+    assert main(["demo", "--out", str(tmp_path), "--final-time", "60"]) == 0
+    with open(tmp_path / "cruise_control_metrics.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 6
+    coast = {(r["brake"], float(r["negative_slope"])): float(r["CoastingFraction"]) for r in rows}
+    # without a brake the ReLU loop coasts longer than the leaky one; with a brake none coasts
+    assert coast[("False", 0.0)] > coast[("False", 0.1)] > 0.0
+    assert all(coast[("True", a)] == 0.0 for a in (0.0, 0.1, 1.0))
+    png = tmp_path / "cruise_control.png"
+    assert png.stat().st_size > 20_000
+    with open(png, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.exists(tmp_path / "cruise_control_metrics.csv")
