@@ -34,10 +34,11 @@ HYP = settings(max_examples=12, deadline=None, suppress_health_check=[HealthChec
 def forward(ws, bs, a, x):
     """Plain forward pass, written independently of the module (np.where form of phi_a)."""
     h = np.asarray(x, dtype=float)
+    col = (lambda b: b) if h.ndim == 1 else (lambda b: b[:, None])  # x may hold columns
     for w, b in zip(ws[:-1], bs[:-1], strict=True):
-        z = w @ h + b
+        z = w @ h + col(b)
         h = np.where(z >= 0, z, a * z)
-    return ws[-1] @ h + bs[-1]
+    return ws[-1] @ h + col(bs[-1])
 
 
 def opnorm(m, p):
@@ -194,11 +195,16 @@ def test_even_pair_closed_form(a):
     assert lipschitz_lower_bound(ws, bs, a, seed=0).value == pytest.approx(1 - a, rel=1e-12)
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("sizes", [[3, 4, 2], [2, 5, 4, 1], [4, 3]])
+@pytest.mark.parametrize(
+    ("method", "sizes"),
+    [
+        (m, s)
+        for m in METHODS
+        for s in ([3, 4, 2], [2, 5, 4, 1], [4, 3])
+        if len(s) == 3 or not m.startswith("exact")  # exact methods: one hidden layer only
+    ],
+)
 def test_linear_network_returns_norm_of_product(method, sizes):
-    if method.startswith("exact") and len(sizes) != 3:
-        pytest.skip("exact methods need one hidden layer")
     ws, bs = random_net(7, sizes)
     prod = ws[0]
     for w in ws[1:]:
@@ -246,7 +252,7 @@ def test_exact_gray_code_at_twenty_neurons_matches_numpy_brute_force():
 def _grid_max_fd(ws, bs, a, lo, hi, n):
     """Largest finite-difference slope |f(x+h e) - f(x)| / h over a 1-D grid."""
     xs = np.linspace(lo, hi, n)
-    f = np.array([forward(ws, bs, a, np.array([x]))[0] for x in xs])
+    f = forward(ws, bs, a, xs[None, :])[0]
     return np.max(np.abs(np.diff(f)) / np.diff(xs))
 
 
@@ -322,9 +328,16 @@ def test_upper_bounds_dominate_lower_bound_and_are_ordered(seed, shape, a):
         assert r.certified, r.message
         # the lower bound is a genuine Jacobian norm, the upper ones are certified: no slack
         assert low <= r.value * (1 + 1e-12)
-    # proven orderings; the solver's strict-feasibility margin (1e-7) allows a tiny excess
-    assert neuron.value <= layer.value * (1 + 1e-5)
-    assert layer.value <= naive.value * (1 + 1e-5)
+    # Proven orderings (in exact arithmetic). Near a = 1 the optimal multipliers grow like
+    # 1 / (1 - a) and the SDP is ill-conditioned (observed excess up to 5e-4 at a = 0.998),
+    # so the raw SDP values are compared with a tolerance that depends on a.
+    rtol = 1e-5 if a <= 0.99 else 1e-3
+    assert neuron.value <= layer.value * (1 + rtol)
+    # at a = 1 the network is linear and no SDP is solved (exact |W_L...W_1|)
+    raw_neuron, raw_layer = (r.stats.get("sdp_value", r.value) for r in (neuron, layer))
+    assert raw_neuron <= raw_layer * (1 + rtol)
+    assert raw_layer <= naive.value * (1 + rtol)
+    assert layer.value <= naive.value
     if len(hidden) == 1:
         exact = lipschitz_bound(ws, None, a, "exact")
         assert low <= exact.value * (1 + 1e-12)

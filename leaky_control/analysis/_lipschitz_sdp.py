@@ -11,13 +11,15 @@ eigenvalue check with a margin that dominates floating-point error.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 _EPS = np.finfo(np.float64).eps
 # Strict-feasibility margin asked of the solver (the weights are normalised to spectral norm 1,
-# so this is relative). It leaves room for the numpy check; it costs ~1e-7 relative tightness.
-_STRICT = 1e-7
+# so this is relative). It keeps the hidden block strictly negative for the numpy check; larger
+# margins cost tightness near a = 1, where the optimal multipliers grow like 1 / (1 - a).
+_STRICT = 1e-9
 
 
 def import_cvxpy():
@@ -159,7 +161,11 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
     for name in solvers:
         t0 = time.perf_counter()
         try:
-            prob.solve(solver=name, verbose=verbose)
+            with warnings.catch_warnings():
+                # cvxpy warns "Solution may be inaccurate"; the status is kept in stats and the
+                # multipliers are re-certified below, so the warning adds nothing
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                prob.solve(solver=name, verbose=verbose)
         except Exception as exc:  # solver errors vary by backend; we report, never guess
             messages.append(f"{name}: {type(exc).__name__}: {exc}")
             stats["attempts"].append({"solver": name, "status": "error", "error": str(exc)})
