@@ -77,7 +77,14 @@ def linear_pieces(mlp, interval, rtol=1e-9):
         with np.errstate(divide="ignore", invalid="ignore"):
             roots = -c / s
         inside = (s != 0.0) & (roots > bps[:-1, None]) & (roots < bps[1:, None])
-        bps = np.unique(np.concatenate([bps, roots[inside]]))
+        # a root can equal an existing kink up to rounding (e.g. a unit fed by a single active
+        # unit of the layer below); a sliver piece there would be evaluated on the wrong side
+        tol = 1e-12 * (hi - lo)
+        inner = np.unique(np.concatenate([bps[1:-1], roots[inside]]))
+        inner = inner[(inner - lo > tol) & (hi - inner > tol)]
+        if inner.size:
+            inner = inner[np.concatenate([[True], np.diff(inner) > tol])]
+        bps = np.concatenate([[lo], inner, [hi]])
     mids = 0.5 * (bps[:-1] + bps[1:])
     s, c = _affine_maps(ws, bs, slopes, mids, mlp.n_layers - 1)
     keep = [0]
