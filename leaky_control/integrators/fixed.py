@@ -62,11 +62,11 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
     # record index 0 (sampling first so the held command is the one computed at t0)
     loop_deriv(user_f, pint, ppar, cint, cpar, n, 1, t0, X, r, d, y, uraw, u, work, k1)
     if sampled:
-        ctrl_sample(cint, cpar, X[n:], X[:n], y, r, uraw, u)
+        ctrl_sample(cint, cpar, X, n, y, r, uraw, u)
         nsample = 1
         next_sample = t0 + dts
     else:
-        ctrl_output(cint, cpar, X[n:], X[:n], y, r, uraw, u)
+        ctrl_output(cint, cpar, X, n, y, r, uraw, u)
     out_x[0, :] = X
     out_y[0, :] = y
     out_u[0, :] = u
@@ -138,7 +138,7 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
                 interp_signals(r_sig, k, (t - ta) / hk, r)
                 interp_signals(d_sig, k, (t - ta) / hk, d)
                 loop_deriv(user_f, pint, ppar, cint, cpar, n, 1, t, X, r, d, y, uraw, u, work, k1)
-                ctrl_sample(cint, cpar, X[n:], X[:n], y, r, uraw, u)
+                ctrl_sample(cint, cpar, X, n, y, r, uraw, u)
                 nsample += 1
                 next_sample = t0 + nsample * dts
             if t >= tb:

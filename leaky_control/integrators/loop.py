@@ -27,17 +27,16 @@ def interp_signals(sig, k, frac, out):
 def loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, t, X, r, d, y, uraw, u, work, dX):
     """Closed-loop derivative ``dX`` at ``(t, X)``; also leaves ``y``, ``uraw`` and ``u``
     (for a sampled controller ``u``/``uraw`` are the held values and are not touched)."""
-    x = X[:n]
-    xc = X[n:]
-    plant_output(pint, ppar, x, d, y)
+    # no slicing here: views cost a reference count each, which dominated the step time
+    plant_output(pint, ppar, X, d, y)
     if not sampled:
-        ctrl_output(cint, cpar, xc, x, y, r, uraw, u)
-    plant_rhs(pint, ppar, user_f, t, x, u, d, work, dX[:n])
+        ctrl_output(cint, cpar, X, n, y, r, uraw, u)
+    plant_rhs(pint, ppar, user_f, t, X, u, d, work, dX)
     if sampled:
         for i in range(n, X.size):
             dX[i] = 0.0
     else:
-        ctrl_rhs(cint, cpar, xc, y, r, uraw, u, dX[n:])
+        ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX)
 
 
 @njit(cache=True)

@@ -82,7 +82,8 @@ def plant_dims(pint):
 
 @njit(cache=True)
 def plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
-    """Write the plant state derivative into ``dx``; ``work`` is scratch of size >= m + q."""
+    """Write the plant state derivative into ``dx[:n]``; ``x`` may be the whole closed-loop
+    state (plant states first) so the hot path never slices; ``work`` is scratch (>= m + q)."""
     code = pint[0]
     if code == PLANT_LINEAR:
         n, m, q = pint[1], pint[2], pint[3]
@@ -132,7 +133,7 @@ def plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
             work[j] = _clip(u[j], ppar[ol + j], ppar[ol + m + j])
         for j in range(q):
             work[m + j] = d[j]
-        user_f(t, x, work[: m + q], ppar[ol + 2 * m :], dx)
+        user_f(t, x[:n], work[: m + q], ppar[ol + 2 * m :], dx[:n])
 
 
 @njit(cache=True)
@@ -186,9 +187,10 @@ def _pid_law(cint, cpar, e, z, ed):
 
 
 @njit(cache=True)
-def ctrl_output(cint, cpar, xc, x, y, r, uraw, u):
+def ctrl_output(cint, cpar, X, n, y, r, uraw, u):
     """Controller command before (``uraw``) and after (``u``) its own saturation.
 
+    ``X`` is the closed-loop state: plant states, then controller states from index ``n``.
     For a sampled controller this is the law evaluated on the current states; the kernel
     calls it only at sample instants and holds the result.
     """
@@ -196,25 +198,25 @@ def ctrl_output(cint, cpar, xc, x, y, r, uraw, u):
     if code == CTRL_PID:
         iz, ifl = cint[2], cint[3]
         e = r[0] - y[0]
-        z = xc[iz] if iz >= 0 else 0.0
-        ed = (e - xc[ifl]) / cpar[7] if ifl >= 0 else 0.0
+        z = X[n + iz] if iz >= 0 else 0.0
+        ed = (e - X[n + ifl]) / cpar[7] if ifl >= 0 else 0.0
         uraw[0] = _pid_law(cint, cpar, e, z, ed)
         u[0] = _clip(uraw[0], cpar[4], cpar[5])
     else:
-        n, m = cint[1], cint[2]
+        nk, m = cint[1], cint[2]
         a, lo, hi = cpar[0], cpar[1], cpar[2]
         ok = 4
-        okr = 4 + m * n
+        okr = 4 + m * nk
         for i in range(m):
             s = cpar[okr + i] * r[0]
-            for j in range(n):
-                s -= cpar[ok + i * n + j] * x[j]
+            for j in range(nk):
+                s -= cpar[ok + i * nk + j] * X[j]
             uraw[i] = leaky_relu_scalar(s, a)
             u[i] = _clip(uraw[i], lo, hi)
 
 
 @njit(cache=True)
-def ctrl_rhs(cint, cpar, xc, y, r, uraw, u, dxc):
+def ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX):
     """Derivatives of a continuous controller's states (integrator with back-calculation
     anti-windup, first-order derivative filter)."""
     if cint[0] == CTRL_PID:
@@ -223,13 +225,13 @@ def ctrl_rhs(cint, cpar, xc, y, r, uraw, u, dxc):
         if iz >= 0:
             ki, kaw = cpar[1], cpar[6]
             aw = kaw / ki * (u[0] - uraw[0]) if ki != 0.0 else 0.0
-            dxc[iz] = e + aw
+            dX[n + iz] = e + aw
         if ifl >= 0:
-            dxc[ifl] = (e - xc[ifl]) / cpar[7]
+            dX[n + ifl] = (e - X[n + ifl]) / cpar[7]
 
 
 @njit(cache=True)
-def ctrl_sample(cint, cpar, xc, x, y, r, uraw, u):
+def ctrl_sample(cint, cpar, X, n, y, r, uraw, u):
     """One sample of a sampled controller: refresh the derivative filter with the new error,
     compute the held command, then advance the integrator by one sample time (forward Euler)."""
     if cint[0] == CTRL_PID:
@@ -238,14 +240,14 @@ def ctrl_sample(cint, cpar, xc, x, y, r, uraw, u):
         e = r[0] - y[0]
         if ifl >= 0:
             tau = cpar[7]
-            xc[ifl] += dt / (tau + dt) * (e - xc[ifl])  # backward Euler of xf' = (e - xf)/tau
-        ctrl_output(cint, cpar, xc, x, y, r, uraw, u)
+            X[n + ifl] += dt / (tau + dt) * (e - X[n + ifl])  # backward Euler of xf' = (e - xf)/tau
+        ctrl_output(cint, cpar, X, n, y, r, uraw, u)
         if iz >= 0:
             ki, kaw = cpar[1], cpar[6]
             aw = kaw / ki * (u[0] - uraw[0]) if ki != 0.0 else 0.0
-            xc[iz] += dt * (e + aw)
+            X[n + iz] += dt * (e + aw)
     else:
-        ctrl_output(cint, cpar, xc, x, y, r, uraw, u)
+        ctrl_output(cint, cpar, X, n, y, r, uraw, u)
 
 
 @njit(cache=True)
