@@ -17,8 +17,9 @@ of these holds (tried in this order):
     ``mu_2(W) < 1``, i.e. ``I - W`` strongly monotone with ``m = 1 - mu_2(W)`` (Winston and
     Kolter, NeurIPS 2020): the leaky ReLU is the proximal map of a convex function (for
     ``a > 0``, ``(1/a - 1) min(0, z)^2 / 2``; for ``a = 0`` the indicator of ``z >= 0``), so
-    forward-backward splitting with step ``m / ||I - W||_2^2`` contracts in the Euclidean norm
-    with factor ``sqrt(1 - m^2 / ||I - W||_2^2)``.
+    Peaceman-Rachford splitting ``y -> R_B R_A y`` (reflected resolvents, ``z = J_A(y)``)
+    contracts in the Euclidean norm with factor ``||(I - s A)(I + s A)^{-1}||_2 < 1``,
+    ``A = I - W``; the step ``s`` is chosen to minimise that factor.
 
 When none applies the layer may have no or several fixed points; :func:`deq_solve` then runs
 plain iteration for at most ``max_iter`` steps and says that nothing is certified.
@@ -54,7 +55,10 @@ class DEQCertificate:
     norm : str
         ``"2"`` or ``"inf"``: the norm in which ``factor`` and error bounds hold.
     step : float
-        Averaging weight (``"mu_inf"``), forward-backward step (``"monotone"``) or 1.
+        Averaging weight (``"mu_inf"``), splitting step (``"monotone"``) or 1.
+    output_lipschitz : float
+        Lipschitz constant from the iterated variable to ``z`` (``||(I + s A)^{-1}||_2`` for
+        ``"monotone"``, else 1); error bounds on ``z`` carry this factor.
     """
 
     kind: str
@@ -62,6 +66,7 @@ class DEQCertificate:
     factor: float
     norm: str
     step: float
+    output_lipschitz: float = 1.0
 
     def iteration_bound(self, initial_step, tol):
         """Iterations after which the a-posteriori bound is below ``tol`` (Banach estimate).
@@ -76,14 +81,16 @@ class DEQCertificate:
         Returns
         -------
         int
-            ``ceil(log(tol (1 - L) / initial_step) / log L)``, at least 1.
+            ``ceil(log(tol (1 - L) / (l_out initial_step)) / log L)``, at least 1, with
+            ``l_out`` = :attr:`output_lipschitz`.
         """
         check_finite_scalar("initial_step", initial_step, low=0.0)
         check_finite_scalar("tol", tol, low=0.0, low_open=True)
         L = self.factor
         if initial_step == 0.0 or L == 0.0:
             return 1
-        return max(1, math.ceil(math.log(tol * (1.0 - L) / initial_step) / math.log(L)))
+        ratio = tol * (1.0 - L) / (self.output_lipschitz * initial_step)
+        return max(1, math.ceil(math.log(ratio) / math.log(L)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,11 +176,29 @@ def deq_certificate(W, kind="auto"):
         else:
             m = 1.0 - log_norm(W, 2)
             if m > 0.0:
-                lip = float(np.linalg.norm(np.eye(n) - W, 2))
-                step = m / lip**2
-                return DEQCertificate("monotone", m, math.sqrt(max(0.0, 1.0 - (m / lip) ** 2)),
-                                      "2", step)
+                step, factor, out = _best_cayley(np.eye(n) - W, m)
+                if factor < 1.0:
+                    return DEQCertificate("monotone", m, factor, "2", step, out)
     return None
+
+
+def _cayley(A, s):
+    n = A.shape[0]
+    inv = np.linalg.inv(np.eye(n) + s * A)
+    return float(np.linalg.norm((np.eye(n) - s * A) @ inv, 2)), float(np.linalg.norm(inv, 2))
+
+
+def _best_cayley(A, m):
+    """Step minimising ``||(I - sA)(I + sA)^{-1}||_2`` (< 1 for every s > 0 when sym(A) >= m I)."""
+    from scipy.optimize import minimize_scalar
+
+    lip = float(np.linalg.norm(A, 2))
+    lo, hi = math.log(1e-3 / lip), math.log(1e3 / m)
+    opt = minimize_scalar(lambda t: _cayley(A, math.exp(t))[0], bounds=(lo, hi),
+                          method="bounded", options={"xatol": 1e-3})
+    s = math.exp(opt.x)
+    factor, out = _cayley(A, s)
+    return s, factor, out
 
 
 def _leaky(v, a):
@@ -260,6 +285,7 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
             raise ValueError(f"z0 must have the shape of the output {want}, got {Z.shape}")
         Z = Z.reshape(X.shape[0], n).copy()
 
+    out = None
     if cert is None or cert.kind == "norm2":
         def T(z):
             return _leaky(z @ W.T + u, a)
@@ -267,21 +293,30 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
         def T(z):
             return (1.0 - cert.step) * z + cert.step * _leaky(z @ W.T + u, a)
     else:
-        fb_shrink = 1.0 + cert.step * (1.0 / a - 1.0) if a > 0 else math.inf
-        IW = np.eye(n) - W
+        s_ = cert.step
+        shrink = 1.0 + s_ * (1.0 / a - 1.0) if a > 0 else math.inf
+        JA = np.linalg.inv(np.eye(n) + s_ * (np.eye(n) - W))
 
-        def T(z):
-            v = z - cert.step * (z @ IW.T - u)
-            # prox of step * f: identity on v >= 0, shrink (a > 0) or clip to 0 (ReLU) below
-            return np.where(v >= 0.0, v, 0.0 if a == 0 else v / fb_shrink)
+        def out(y):  # resolvent of the affine, strongly monotone part: z = J_A(y)
+            return (y + s_ * u) @ JA.T
+
+        def T(y):
+            ra = 2.0 * out(y) - y
+            # prox of s f: identity on v >= 0, shrink (a > 0) or clip to 0 (ReLU) below
+            jb = np.where(ra >= 0.0, ra, 0.0 if a == 0 else ra / shrink)
+            return 2.0 * jb - ra
 
     which = cert.norm if cert is not None else "inf"
     with np.errstate(over="ignore", invalid="ignore"):
-        return _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single)
+        return _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single)
 
 
-def _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
+def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
     L = cert.factor if cert is not None else math.nan
+    lout = cert.output_lipschitz if cert is not None else 1.0
+    if out is None:
+        def out(y):
+            return y
 
     def residual(z):
         return float(np.max(np.abs(z - _leaky(z @ W.T + u, a))))
@@ -299,11 +334,11 @@ def _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
             status = "diverged"
             break
         if cert is not None:
-            bound = float(np.max(step)) * L / (1.0 - L) if L > 0 else 0.0
+            bound = lout * float(np.max(step)) * L / (1.0 - L) if L > 0 else 0.0
             if bound <= tol:
                 Z, status = TZ, "converged"
                 break
-        elif residual(TZ) <= tol:
+        elif residual(out(TZ)) <= tol:
             Z, status = TZ, "converged_uncertified"
             break
         if n_iter >= max_iter:
@@ -341,9 +376,11 @@ def _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
             Z, TZ = TZ, T(TZ)
             n_iter += 1
 
-    res = residual(Z)
+    z_final = out(Z)
+    res = residual(z_final)
     if cert is not None:
-        err = float(np.max(_norms(T(Z) - Z, which))) / (1.0 - L)
+        # a-posteriori Banach bound from the final iterate itself, valid however it was reached
+        err = lout * float(np.max(_norms(T(Z) - Z, which))) / (1.0 - L)
         msg = {"converged": f"converged with certificate {cert.kind} (factor {L:.4g})",
                "max_iter": f"stopped at max_iter={max_iter} before the certified error reached "
                            f"tol (Banach estimate needs {it_bound} Picard steps)",
@@ -355,7 +392,7 @@ def _iterate(T, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
         msg += {"converged_uncertified": "plain iteration reached the residual tol anyway",
                 "max_iter": f"plain iteration stopped at max_iter={max_iter} without converging",
                 "diverged": "plain iteration diverged"}[status]
-    z_out = Z[0] if single else Z
+    z_out = z_final[0] if single else z_final
     return DEQResult(z=z_out, success=status in ("converged", "converged_uncertified"),
                      status=status, message=msg, n_iter=n_iter, residual=res, error_bound=err,
                      certificate=cert, iteration_bound=it_bound)
