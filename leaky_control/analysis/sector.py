@@ -180,7 +180,7 @@ class CircleCriterionResult:
         span = max(np.ptp(re), np.ptp(g.imag) * 2, 1e-9)
         ax.set_xlim(re.min() - 0.1 * span, re.max() + 0.1 * span)
         ax.set_ylim(-0.6 * span, 0.6 * span)
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")
         ax.axhline(0, color="0.7", lw=0.5)
         ax.axvline(0, color="0.7", lw=0.5)
         ax.set_xlabel("Re")
