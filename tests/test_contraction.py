@@ -8,6 +8,7 @@ integrated by scipy's solve_ivp (certified rate is a lower bound on the real one
 from __future__ import annotations
 
 import math
+import re
 import types
 
 import control as ct
@@ -332,3 +333,53 @@ def test_trajectories_contract_at_least_at_certified_rate(cvx, case):
         both_signs |= bool(np.any(e > 0) and np.any(e < 0))
     # the runs crossed the kink (else only the linear part would have been tested)
     assert both_signs
+
+
+def test_solver_failure_is_reported(cvx):
+    A, B, C = third_order()
+    cert = contraction_rate(A, B, C, 5.0, 0.5, solver="NO_SUCH_SOLVER")
+    assert cert.status == "solver_failed" and not cert.success
+    assert "NO_SUCH_SOLVER" in cert.message
+    assert cert.check()  # what is returned (the M = I bound) is still true
+
+
+def test_missing_cvxpy_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cvxpy", None)  # makes `import cvxpy` raise ImportError
+    A, B, C = third_order()
+    with pytest.raises(ImportError, match=r"leaky-control\[analysis\]"):
+        contraction_rate(A, B, C, 5.0, 0.5)
+    # loops rejected before any SDP do not need cvxpy at all
+    assert contraction_rate(A, B, C, 20.0, 0.0).status == "unstable_centre"
+
+
+def _public_callables():
+    import inspect
+
+    from leaky_control.analysis import contraction, deq, sector
+
+    for mod in (contraction, sector, deq):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isclass(obj):
+                for meth_name, meth in vars(obj).items():
+                    if callable(meth) and not meth_name.startswith("_") or meth_name == "__init__":
+                        yield f"{mod.__name__}.{name}.{meth_name}", meth, obj
+            else:
+                yield f"{mod.__name__}.{name}", obj, None
+
+
+@pytest.mark.parametrize(("qualname", "func", "owner"), list(_public_callables()),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_docstrings_document_every_parameter(qualname, func, owner):
+    import inspect
+
+    doc = inspect.getdoc(owner if qualname.endswith("__init__") else func) or ""
+    assert doc, f"{qualname} has no docstring"
+    for pname, param in inspect.signature(func).parameters.items():
+        if pname == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        # a numpydoc entry "name : type" (or "a, name : type" for grouped parameters)
+        pattern = rf"^\s*(?:\w+, )*{pname}(?:, \w+)* :"
+        assert re.search(pattern, doc, re.M), f"{qualname}: parameter {pname!r} not documented"
