@@ -1,0 +1,38 @@
+"""Smoke test of simulations/lipschitz_vs_slope.py: it runs headless and its CSV is consistent."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cvxpy")
+pytest.importorskip("matplotlib")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "simulations" / "lipschitz_vs_slope.py"
+
+
+def test_study_script_writes_png_and_sound_csv(tmp_path):
+    spec = importlib.util.spec_from_file_location("lipschitz_vs_slope", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    png = mod.main(["--out", str(tmp_path), "--n-slopes", "2"])
+    assert png.exists() and png.stat().st_size > 10_000
+    with open(tmp_path / "bounds_vs_slope.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["negative_slope"] for r in rows} == {"0.0", "1.0"}
+    # every certified upper bound dominates the sampled lower bound of the same network and slope
+    for r in rows:
+        if r["certified_upper_bound"] == "True":
+            low = next(
+                float(q["value"]) for q in rows
+                if q["network"] == r["network"] and q["negative_slope"] == r["negative_slope"]
+                and q["method"] == "sampled (lower)"
+            )
+            assert low <= float(r["value"]) * (1 + 1e-12)
+    with open(tmp_path / "radius_relu_vs_leaky.csv") as fh:
+        radii = list(csv.DictReader(fh))
+    assert len(radii) == 40
+    assert all(float(r["radius_relu"]) >= 0 and float(r["radius_leaky"]) >= 0 for r in radii)
