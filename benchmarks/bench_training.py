@@ -12,6 +12,7 @@ test suite. Our kernels are single-threaded; ``--threads`` sets ``torch.set_num_
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
@@ -41,14 +42,19 @@ def run_ours(net, x, y, opt, track):
 
 
 def run_torch(torch, net, x, y, opt, dtype):
-    lins = [torch.nn.Linear(a, b).to(dtype) for a, b in zip(SIZES[:-1], SIZES[1:], strict=True)]
+    lins = [torch.nn.Linear(a, b).to(dtype) for a, b in itertools.pairwise(SIZES)]
     with torch.no_grad():
         for lin, w, b in zip(lins, net.weights, net.biases, strict=True):
             lin.weight.copy_(torch.tensor(w))
             lin.bias.copy_(torch.tensor(b))
-    model = torch.nn.Sequential(lins[0], torch.nn.LeakyReLU(SLOPE), lins[1], torch.nn.LeakyReLU(SLOPE), lins[2])
-    optim = (torch.optim.SGD(model.parameters(), LRS[opt]) if opt == "sgd"
-             else torch.optim.Adam(model.parameters(), LRS[opt]))
+    model = torch.nn.Sequential(
+        lins[0], torch.nn.LeakyReLU(SLOPE), lins[1], torch.nn.LeakyReLU(SLOPE), lins[2]
+    )
+    optim = (
+        torch.optim.SGD(model.parameters(), LRS[opt])
+        if opt == "sgd"
+        else torch.optim.Adam(model.parameters(), LRS[opt])
+    )
     xt, yt = torch.tensor(x, dtype=dtype), torch.tensor(y, dtype=dtype)
     rng = np.random.default_rng(0)
     loss_fn = torch.nn.functional.mse_loss
@@ -81,9 +87,15 @@ def main(argv=None):
         torch_version = torch.__version__
     except ImportError:
         torch, torch_version = None, "not installed"
-    variants = [("ours float64, history tracked", "ours", True), ("ours float64, loss only", "ours", False)]
+    variants = [
+        ("ours float64, history tracked", "ours", True),
+        ("ours float64, loss only", "ours", False),
+    ]
     if torch is not None:
-        variants += [("torch float64", "torch", torch.float64), ("torch float32", "torch", torch.float32)]
+        variants += [
+            ("torch float64", "torch", torch.float64),
+            ("torch float32", "torch", torch.float32),
+        ]
     times = {(v[0], opt): [] for v in variants for opt in LRS}
     losses = {}
     for _ in range(args.repeats):
@@ -96,13 +108,22 @@ def main(argv=None):
                 times[label, opt].append(dt)
                 losses[label, opt] = loss
     load_after = os.getloadavg()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
-    print(f"numpy {np.__version__}, torch {torch_version}, torch threads {args.threads}, "
-          f"ours single-threaded; {args.repeats} interleaved repeats, median shown")
-    print(f"problem: {'-'.join(map(str, SIZES))} leaky a={SLOPE}, {N} points, batch {BATCH}, {EPOCHS} epochs")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"load average (1, 5, 15 min) before {load_before}, after {load_after}"
+    )
+    print(
+        f"numpy {np.__version__}, torch {torch_version}, torch threads {args.threads}, "
+        f"ours single-threaded; {args.repeats} interleaved repeats, median shown"
+    )
+    print(
+        f"problem: {'-'.join(map(str, SIZES))} leaky a={SLOPE}, {N} points, "
+        f"batch {BATCH}, {EPOCHS} epochs"
+    )
     print()
-    print("| variant | optimizer | ms / epoch (median) | min | max | final loss | vs torch float32 |")
+    print(
+        "| variant | optimizer | ms / epoch (median) | min | max | final loss | vs torch float32 |"
+    )
     print("|---|---|---|---|---|---|---|")
     for opt in LRS:
         ref = statistics.median(times["torch float32", opt]) if torch is not None else None
@@ -110,8 +131,10 @@ def main(argv=None):
             ts = times[label, opt]
             med = statistics.median(ts)
             ratio = f"{med / ref:.2f}x" if ref else "n/a"
-            print(f"| {label} | {opt} | {1e3 * med:.2f} | {1e3 * min(ts):.2f} | {1e3 * max(ts):.2f} "
-                  f"| {losses[label, opt]:.10f} | {ratio} |")
+            print(
+                f"| {label} | {opt} | {1e3 * med:.2f} | {1e3 * min(ts):.2f} | {1e3 * max(ts):.2f} "
+                f"| {losses[label, opt]:.10f} | {ratio} |"
+            )
     return 0
 
 

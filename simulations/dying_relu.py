@@ -76,16 +76,24 @@ def _plot_neuron(results, steps, path):
     for r, opt in enumerate(("sgd", "adam")):
         for name, _, _ in UNITS:
             res = results[name, opt]
-            lab = f"{name} (revived at step {res['revived_step']})" if res["revived_step"] is not None \
+            lab = (
+                f"{name} (revived at step {res['revived_step']})"
+                if res["revived_step"] is not None
                 else f"{name} (never revived)"
+            )
             axes[r, 0].plot(res["loss"], label=lab)
             axes[r, 1].plot(3 * res["w"] + res["b"], label=name)
             axes[r, 2].plot(res["slope"], label=name)
         axes[r, 0].set(yscale="log", xlabel="step", ylabel="loss", title=f"{opt.upper()}: loss")
         axes[r, 1].axhline(0, color="k", lw=0.6)
-        axes[r, 1].set(xlabel="step", ylabel="largest pre-activation 3w + b",
-                       title=f"{opt.upper()}: unit alive again once 3w + b > 0")
-        axes[r, 2].set(xlabel="step", ylabel="negative slope", title=f"{opt.upper()}: slope (PReLU learns it)")
+        axes[r, 1].set(
+            xlabel="step",
+            ylabel="largest pre-activation 3w + b",
+            title=f"{opt.upper()}: unit alive again once 3w + b > 0",
+        )
+        axes[r, 2].set(
+            xlabel="step", ylabel="negative slope", title=f"{opt.upper()}: slope (PReLU learns it)"
+        )
         for ax in axes[r]:
             ax.legend(fontsize=8)
     fig.suptitle(f"Three-point dead neuron x = t = (1, 2, 3), w = b = -1, {steps} full-batch steps")
@@ -105,14 +113,28 @@ def _plot_network(hists, path):
             axes[r, 1].plot(h.epoch, h.stuck_fraction[:, 0], label=lab)
             axes[r, 2].plot(h.epoch, np.cumsum(h.revived[:, 0]), label=lab)
             axes[r, 3].plot(h.epoch, h.zero_grad_fraction, label=lab)
-        axes[r, 0].set(yscale="log", xlabel="epoch", ylabel="training MSE", title=f"{opt.upper()}: loss")
-        axes[r, 1].set(xlabel="epoch", ylabel="fraction", title=f"{opt.upper()}: layer-1 units stuck negative")
-        axes[r, 2].set(xlabel="epoch", ylabel="units", title=f"{opt.upper()}: layer-1 units revived (cumulative)")
-        axes[r, 3].set(xlabel="epoch", ylabel="fraction", ylim=(-0.02, 1.02),
-                       title=f"{opt.upper()}: zero-gradient (sample, unit) pairs")
+        axes[r, 0].set(
+            yscale="log", xlabel="epoch", ylabel="training MSE", title=f"{opt.upper()}: loss"
+        )
+        axes[r, 1].set(
+            xlabel="epoch", ylabel="fraction", title=f"{opt.upper()}: layer-1 units stuck negative"
+        )
+        axes[r, 2].set(
+            xlabel="epoch",
+            ylabel="units",
+            title=f"{opt.upper()}: layer-1 units revived (cumulative)",
+        )
+        axes[r, 3].set(
+            xlabel="epoch",
+            ylabel="fraction",
+            ylim=(-0.02, 1.02),
+            title=f"{opt.upper()}: zero-gradient (sample, unit) pairs",
+        )
         for ax in axes[r]:
             ax.legend(fontsize=8)
-    fig.suptitle("2-32-32-1 network, bias initialised at -2: dead (ReLU) vs stuck-but-alive (leaky) units")
+    fig.suptitle(
+        "2-32-32-1 network, bias initialised at -2: dead (ReLU) vs stuck-but-alive (leaky) units"
+    )
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -157,8 +179,17 @@ def main(argv=None):
         wr.writerow(["unit", "optimizer", "step", "loss", "w", "b", "slope"])
         for (name, opt), res in neuron.items():
             for k in range(len(res["loss"])):
-                wr.writerow([name, opt, k, f"{res['loss'][k]:.10g}", f"{res['w'][k]:.10g}",
-                             f"{res['b'][k]:.10g}", f"{res['slope'][k]:.10g}"])
+                wr.writerow(
+                    [
+                        name,
+                        opt,
+                        k,
+                        f"{res['loss'][k]:.10g}",
+                        f"{res['w'][k]:.10g}",
+                        f"{res['b'][k]:.10g}",
+                        f"{res['slope'][k]:.10g}",
+                    ]
+                )
     _plot_neuron(neuron, args.steps, out / "dying_relu_neuron.png")
 
     rng = np.random.default_rng(0)
@@ -172,21 +203,52 @@ def main(argv=None):
             hists[act, a, opt] = train(net, x, y, opt, net_lrs[opt], args.epochs, 32, seed=2)
     with open(out / "dying_relu_network.csv", "w", newline="") as fh:
         wr = csv.writer(fh)
-        wr.writerow(["activation", "negative_slope", "optimizer", "epoch", "loss", "stuck_l1", "stuck_l2",
-                     "dead_l1", "dead_l2", "revived_l1", "revived_l2", "zero_grad_fraction", "success"])
+        wr.writerow(
+            [
+                "activation",
+                "negative_slope",
+                "optimizer",
+                "epoch",
+                "loss",
+                "stuck_l1",
+                "stuck_l2",
+                "dead_l1",
+                "dead_l2",
+                "revived_l1",
+                "revived_l2",
+                "zero_grad_fraction",
+                "success",
+            ]
+        )
         for (act, a, opt), h in hists.items():
             for e in h.epoch:
-                wr.writerow([act, 0.0 if a is None else a, opt, int(e), f"{h.loss[e]:.10g}",
-                             *(f"{v:.6g}" for v in h.stuck_fraction[e]), *(f"{v:.6g}" for v in h.dead_fraction[e]),
-                             *(int(v) for v in h.revived[e]), f"{h.zero_grad_fraction[e]:.6g}", h.success])
+                wr.writerow(
+                    [
+                        act,
+                        0.0 if a is None else a,
+                        opt,
+                        int(e),
+                        f"{h.loss[e]:.10g}",
+                        *(f"{v:.6g}" for v in h.stuck_fraction[e]),
+                        *(f"{v:.6g}" for v in h.dead_fraction[e]),
+                        *(int(v) for v in h.revived[e]),
+                        f"{h.zero_grad_fraction[e]:.6g}",
+                        h.success,
+                    ]
+                )
     _plot_network(hists, out / "dying_relu_network.png")
 
     for (name, opt), res in neuron.items():
-        print(f"neuron {name:5s} {opt:4s}: loss {res['loss'][0]:.3f} -> {res['loss'][-1]:.4f}, "
-              f"revived at step {res['revived_step']}, final slope {res['slope'][-1]:.3f}")
+        print(
+            f"neuron {name:5s} {opt:4s}: loss {res['loss'][0]:.3f} -> {res['loss'][-1]:.4f}, "
+            f"revived at step {res['revived_step']}, final slope {res['slope'][-1]:.3f}"
+        )
     for (act, a, opt), h in hists.items():
-        print(f"net {act:5s} a={a!s:5s} {opt:4s}: loss {h.loss[-1]:.4f}, layer-1 stuck "
-              f"{h.stuck_fraction[0, 0]:.2f} -> {h.stuck_fraction[-1, 0]:.2f}, revived {h.revived.sum(0)}")
+        print(
+            f"net {act:5s} a={a!s:5s} {opt:4s}: loss {h.loss[-1]:.4f}, layer-1 stuck "
+            f"{h.stuck_fraction[0, 0]:.2f} -> {h.stuck_fraction[-1, 0]:.2f}, "
+            f"revived {h.revived.sum(0)}"
+        )
     print(f"wrote {out}/dying_relu_neuron.(png|csv) and {out}/dying_relu_network.(png|csv)")
     return 0
 

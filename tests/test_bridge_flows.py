@@ -18,8 +18,12 @@ def test_logabsdet_matches_numerical_jacobian():
     _, ld = layer.forward(x)
     h = 1e-6
     for xi, ldi in zip(x, ld, strict=True):
-        jac = np.column_stack([(layer.forward(xi + h * e)[0] - layer.forward(xi - h * e)[0]) / (2 * h)
-                               for e in np.eye(4)])
+        jac = np.column_stack(
+            [
+                (layer.forward(xi + h * e)[0] - layer.forward(xi - h * e)[0]) / (2 * h)
+                for e in np.eye(4)
+            ]
+        )
         assert ldi == pytest.approx(np.linalg.slogdet(jac)[1], abs=1e-6)
 
 
@@ -29,7 +33,8 @@ def test_inverse_round_trip_and_shapes():
     y, _ = layer.forward(x)
     np.testing.assert_allclose(layer.inverse(y), x, rtol=1e-10, atol=1e-10)
     y1, ld1 = layer.forward(x[0])
-    assert y1.shape == (4,) and isinstance(ld1, float)
+    assert y1.shape == (4,)
+    assert isinstance(ld1, float)
 
 
 def test_flow_bad_input():
@@ -42,8 +47,12 @@ def test_flow_bad_input():
 
 
 def _bn(rng, n, gamma):
-    return {"weight": gamma, "bias": rng.normal(size=n), "running_mean": rng.normal(size=n),
-            "running_var": rng.uniform(0.1, 2.0, size=n)}
+    return {
+        "weight": gamma,
+        "bias": rng.normal(size=n),
+        "running_mean": rng.normal(size=n),
+        "running_var": rng.uniform(0.1, 2.0, size=n),
+    }
 
 
 def _direct(bn, z, eps=1e-5):
@@ -81,8 +90,13 @@ def test_collapse_against_torch_batchnorm():
             bn.running_mean.copy_(torch.tensor(rng.normal(size=n)))
             bn.running_var.copy_(torch.tensor(rng.uniform(0.2, 3, size=n)))
         mods.append(bn)
-    dicts = [{k: getattr(m, k).detach().numpy() for k in ("weight", "bias", "running_mean", "running_var")}
-             for m in mods]
+    dicts = [
+        {
+            k: getattr(m, k).detach().numpy()
+            for k in ("weight", "bias", "running_mean", "running_var")
+        }
+        for m in mods
+    ]
     f = collapse_batchnorm_leaky(dicts[0], dicts[1], 0.05, eps=mods[0].eps)
     z = rng.normal(size=(100, n)) * 3
     with torch.no_grad():
@@ -91,7 +105,12 @@ def test_collapse_against_torch_batchnorm():
 
 
 def test_collapse_bad_input():
-    bn = {"weight": np.ones(2), "bias": np.zeros(2), "running_mean": np.zeros(2), "running_var": np.ones(2)}
+    bn = {
+        "weight": np.ones(2),
+        "bias": np.zeros(2),
+        "running_mean": np.zeros(2),
+        "running_var": np.ones(2),
+    }
     with pytest.raises(ValueError, match="missing keys"):
         collapse_batchnorm_leaky({"weight": np.ones(2)}, bn, 0.1)
     with pytest.raises(ValueError, match="running_var"):

@@ -21,7 +21,12 @@ def _fd_grad(net, x, y, h=1e-6):
 
 @pytest.mark.parametrize(
     ("activation", "slope", "per"),
-    [("relu", None, "layer"), ("leaky", 0.1, "layer"), ("prelu", 0.2, "layer"), ("prelu", 0.2, "unit")],
+    [
+        ("relu", None, "layer"),
+        ("leaky", 0.1, "layer"),
+        ("prelu", 0.2, "layer"),
+        ("prelu", 0.2, "unit"),
+    ],
 )
 def test_gradients_match_central_differences(activation, slope, per):
     rng = np.random.default_rng(3)
@@ -69,22 +74,28 @@ def test_against_torch_autograd():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
     for activation in ("relu", "leaky", "prelu"):
-        net = init_mlp([4, 8, 8, 3], activation, None if activation == "relu" else 0.05,
-                       rng=rng, bias=-0.05, prelu_slopes="unit")
+        net = init_mlp(
+            [4, 8, 8, 3],
+            activation,
+            None if activation == "relu" else 0.05,
+            rng=rng,
+            bias=-0.05,
+            prelu_slopes="unit",
+        )
         x, y = rng.normal(size=(16, 4)), rng.normal(size=(16, 3))
         loss, grads = net.loss_and_grads(x, y)
         params = [torch.tensor(w, requires_grad=True) for w in net.weights]
         biases = [torch.tensor(b, requires_grad=True) for b in net.biases]
         slopes = [torch.tensor(s, requires_grad=True) for s in net.slopes_per_layer()]
         h = torch.tensor(x)
-        for l in range(2):
-            z = h @ params[l].T + biases[l]
+        for li in range(2):
+            z = h @ params[li].T + biases[li]
             if activation == "relu":
                 h = torch.relu(z)
             elif activation == "leaky":
                 h = torch.nn.functional.leaky_relu(z, 0.05)
             else:
-                h = torch.nn.functional.prelu(z, slopes[l])
+                h = torch.nn.functional.prelu(z, slopes[li])
         out = h @ params[2].T + biases[2]
         tl = torch.nn.functional.mse_loss(out, torch.tensor(y))
         tl.backward()

@@ -37,7 +37,9 @@ def test_pieces_reproduce_the_function():
     bps, slopes, icpts = linear_pieces(net, (-2.0, 2.0))
     x = np.linspace(-2, 2, 1001)
     k = np.clip(np.searchsorted(bps, x, side="right") - 1, 0, len(slopes) - 1)
-    np.testing.assert_allclose(slopes[k] * x[:, None] + icpts[k], net.forward(x[:, None]), atol=1e-12)
+    np.testing.assert_allclose(
+        slopes[k] * x[:, None] + icpts[k], net.forward(x[:, None]), atol=1e-12
+    )
 
 
 def test_one_hidden_layer_both_reach_n_plus_one():

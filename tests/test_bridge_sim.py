@@ -23,13 +23,15 @@ def test_three_point_neuron(sim):
     relu = sim.three_point_neuron(0.0, False, "sgd", 0.05, 200)
     # w = b = -1: z = -(x + 1) < 0, y = 0, loss = mean(t^2) = 14/3 and no step ever moves w, b
     assert relu["loss"][0] == pytest.approx(14 / 3)
-    assert np.all(relu["w"] == -1.0) and relu["revived_step"] is None
+    assert np.all(relu["w"] == -1.0)
+    assert relu["revived_step"] is None
     leaky = sim.three_point_neuron(0.01, False, "sgd", 0.05, 400)
     # first step: dL/dw = sum(2 (a z - t)/3 * a * x) with z = -(x + 1)
     x = np.array([1.0, 2.0, 3.0])
     g_w = np.sum(2 * (0.01 * -(x + 1) - x) / 3 * 0.01 * x)
     assert leaky["w"][1] == pytest.approx(-1.0 - 0.05 * g_w, rel=1e-12)
-    assert leaky["revived_step"] is not None and leaky["loss"][-1] < 1e-3
+    assert leaky["revived_step"] is not None
+    assert leaky["loss"][-1] < 1e-3
 
 
 def test_main_quick_writes_png_and_csv(sim, tmp_path):

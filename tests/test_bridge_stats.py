@@ -57,7 +57,8 @@ def test_second_moment_propagation_forward_fan_in_backward_fan_out():
     assert np.all(np.abs(fwd.mean(axis=0) - pf) <= 5 * se_f)
     assert np.all(np.abs(bwd.mean(axis=0) - pb) <= 5 * se_b)
     # fan_in init preserves the forward pass only: the backward moments vary with the widths
-    assert np.allclose(pf, pf[0]) and np.ptp(pb) > 10 * se_b.max()
+    assert np.allclose(pf, pf[0])
+    assert np.ptp(pb) > 10 * se_b.max()
     # and the backward recursion needs E[G^2] = (1+a^2)/2; E[G]^2 would be rejected
     wrong = pb[0] * ((1 + a) / 2) ** 2 / ((1 + a * a) / 2)
     assert abs(bwd.mean(axis=0)[0] - wrong) > 5 * se_b[0]
@@ -69,8 +70,12 @@ def test_input_output_jacobian_vs_finite_differences():
     x = rng.normal(size=4)
     jac = input_output_jacobian(net, x)
     h = 1e-6
-    fd = np.column_stack([(net.forward((x + h * e)[None]) - net.forward((x - h * e)[None]))[0] / (2 * h)
-                          for e in np.eye(4)])
+    fd = np.column_stack(
+        [
+            (net.forward((x + h * e)[None]) - net.forward((x - h * e)[None]))[0] / (2 * h)
+            for e in np.eye(4)
+        ]
+    )
     np.testing.assert_allclose(jac, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -86,7 +91,8 @@ def test_claim_kaiming_dynamical_isometry_only_in_mean():
             assert abs(per_net.mean() - 1.0) <= 5 * per_net.std() / np.sqrt(per_net.size)
             frac[a, depth] = np.mean((s2 > 0.5) & (s2 < 2.0))
             assert np.mean(s2 < 1e-3) > 0.4  # far from isometric
-        assert frac[a, 2] < 0.25 and frac[a, 16] < frac[a, 2] / 2
+        assert frac[a, 2] < 0.25
+        assert frac[a, 16] < frac[a, 2] / 2
     # contrast: a = 1 (linear) with orthogonal weights is exactly isometric
     s2 = jacobian_spectrum(16, 8, 1.0, n_nets=3, init="orthogonal", rng=0)
     np.testing.assert_allclose(s2, 1.0, rtol=1e-10)
@@ -98,8 +104,9 @@ def test_relu_dead_probability_monte_carlo():
     assert p == pytest.approx(1 - (1 - 2.0**-width) ** depth)
     x = np.ones((1, 4))
     rng = np.random.default_rng(5)
-    dead = np.array([is_dead_at(init_mlp([4] + [width] * depth + [1], "relu", rng=rng), x)[0]
-                     for _ in range(n)])
+    dead = np.array(
+        [is_dead_at(init_mlp([4] + [width] * depth + [1], "relu", rng=rng), x)[0] for _ in range(n)]
+    )
     assert abs(dead.mean() - p) <= 5 * np.sqrt(p * (1 - p) / n)
     leaky = init_mlp([4] + [width] * depth + [1], "leaky", 0.01, rng=0)
     assert not is_dead_at(leaky, rng.normal(size=(50, 4))).any()

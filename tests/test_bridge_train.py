@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from leaky_control.bridge.init import init_mlp
-from leaky_control.bridge.mlp import MLP
 from leaky_control.bridge.train import TrainingDiverged, train
 
 
@@ -41,7 +40,9 @@ def _reference_run(net, x, y, optimizer, lr, epochs, batch, seed, betas=(0.9, 0.
     return theta
 
 
-@pytest.mark.parametrize(("activation", "optimizer"), [("leaky", "sgd"), ("relu", "adam"), ("prelu", "adam")])
+@pytest.mark.parametrize(
+    ("activation", "optimizer"), [("leaky", "sgd"), ("relu", "adam"), ("prelu", "adam")]
+)
 def test_training_matches_reference_loop(activation, optimizer):
     x, y = _data()
     net = init_mlp([3, 8, 6, 1], activation, None if activation == "relu" else 0.1, rng=2)
@@ -52,10 +53,13 @@ def test_training_matches_reference_loop(activation, optimizer):
     # up to eps-level terms, hence the loose-ish tolerance for Adam
     tol = 1e-12 if optimizer == "sgd" else 1e-7
     np.testing.assert_allclose(hist.mlp.get_flat(), want, rtol=tol, atol=tol)
-    assert hist.success and hist.epoch.tolist() == [0, 1, 2, 3]
+    assert hist.success
+    assert hist.epoch.tolist() == [0, 1, 2, 3]
     # the input network is left untouched
-    np.testing.assert_array_equal(net.get_flat(), init_mlp([3, 8, 6, 1], activation,
-                                  None if activation == "relu" else 0.1, rng=2).get_flat())
+    np.testing.assert_array_equal(
+        net.get_flat(),
+        init_mlp([3, 8, 6, 1], activation, None if activation == "relu" else 0.1, rng=2).get_flat(),
+    )
 
 
 @pytest.mark.parametrize(("optimizer", "momentum"), [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
@@ -65,14 +69,21 @@ def test_training_matches_torch(optimizer, momentum):
     net = init_mlp([3, 16, 16, 1], "leaky", 0.01, rng=3)
     lr = 0.02 if optimizer == "sgd" else 0.005
     hist = train(net, x, y, optimizer, lr, epochs=4, batch_size=32, seed=9, momentum=momentum)
-    lins = [torch.nn.Linear(a, b).double() for a, b in zip(net.sizes[:-1], net.sizes[1:], strict=True)]
+    lins = [
+        torch.nn.Linear(a, b).double() for a, b in zip(net.sizes[:-1], net.sizes[1:], strict=True)
+    ]
     with torch.no_grad():
         for lin, w, b in zip(lins, net.weights, net.biases, strict=True):
             lin.weight.copy_(torch.tensor(w))
             lin.bias.copy_(torch.tensor(b))
-    model = torch.nn.Sequential(lins[0], torch.nn.LeakyReLU(0.01), lins[1], torch.nn.LeakyReLU(0.01), lins[2])
-    opt = (torch.optim.SGD(model.parameters(), lr, momentum=momentum) if optimizer == "sgd"
-           else torch.optim.Adam(model.parameters(), lr))
+    model = torch.nn.Sequential(
+        lins[0], torch.nn.LeakyReLU(0.01), lins[1], torch.nn.LeakyReLU(0.01), lins[2]
+    )
+    opt = (
+        torch.optim.SGD(model.parameters(), lr, momentum=momentum)
+        if optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr)
+    )
     rng = np.random.default_rng(9)
     xt, yt = torch.tensor(x), torch.tensor(y)
     for _ in range(4):
@@ -86,18 +97,20 @@ def test_training_matches_torch(optimizer, momentum):
         np.testing.assert_allclose(w, lin.weight.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(b, lin.bias.detach().numpy(), rtol=1e-10, atol=1e-12)
     with torch.no_grad():
-        assert hist.loss[-1] == pytest.approx(torch.nn.functional.mse_loss(model(xt), yt).item(), rel=1e-10)
+        assert hist.loss[-1] == pytest.approx(
+            torch.nn.functional.mse_loss(model(xt), yt).item(), rel=1e-10
+        )
 
 
 def _independent_stats(net, x, y):
     zs = net.preactivations(x)
     _, g = net.loss_and_grads(x, y)
     out = []
-    for l, z in enumerate(zs[:-1]):
+    for li, z in enumerate(zs[:-1]):
         stuck = np.all(z <= 0, axis=0)
-        slope = np.broadcast_to(net.slopes_per_layer()[l], (z.shape[1],))
+        slope = np.broadcast_to(net.slopes_per_layer()[li], (z.shape[1],))
         zero_deriv = (z <= 0) & (slope == 0)
-        norms = np.sqrt((g["weights"][l] ** 2).sum(axis=1) + g["biases"][l] ** 2)
+        norms = np.sqrt((g["weights"][li] ** 2).sum(axis=1) + g["biases"][li] ** 2)
         out.append((stuck, zero_deriv, norms))
     return out
 
@@ -105,16 +118,18 @@ def _independent_stats(net, x, y):
 @pytest.mark.parametrize("activation", ["relu", "leaky"])
 def test_history_statistics_recomputed(activation):
     x, y = _data(n=64, seed=1)
-    net = init_mlp([3, 10, 10, 1], activation, None if activation == "relu" else 0.01, rng=4, bias=-2.0)
+    net = init_mlp(
+        [3, 10, 10, 1], activation, None if activation == "relu" else 0.01, rng=4, bias=-2.0
+    )
     hist = train(net, x, y, "adam", 0.02, epochs=2, batch_size=16, seed=0)
     for row, model in ((0, net), (2, hist.mlp)):
         stats = _independent_stats(model, x, y)
-        for l, (stuck, zero_deriv, norms) in enumerate(stats):
-            assert hist.stuck_fraction[row, l] == pytest.approx(stuck.mean())
-            assert hist.gradient_sparsity[row, l] == pytest.approx(zero_deriv.mean())
-            assert hist.dead_fraction[row, l] == pytest.approx(np.mean(norms == 0))
+        for li, (stuck, zero_deriv, norms) in enumerate(stats):
+            assert hist.stuck_fraction[row, li] == pytest.approx(stuck.mean())
+            assert hist.gradient_sparsity[row, li] == pytest.approx(zero_deriv.mean())
+            assert hist.dead_fraction[row, li] == pytest.approx(np.mean(norms == 0))
             if stuck.any():
-                assert hist.stuck_grad_norm[row, l] == pytest.approx(norms[stuck].mean())
+                assert hist.stuck_grad_norm[row, li] == pytest.approx(norms[stuck].mean())
         pooled = np.concatenate([s[1].ravel() for s in stats]).mean()
         assert hist.zero_grad_fraction[row] == pytest.approx(pooled)
     assert hist.stuck_fraction[0].min() > 0.1  # the negative bias made stuck units
@@ -126,7 +141,8 @@ def test_history_statistics_recomputed(activation):
         assert hist.zero_grad_fraction[0] > 0
     else:
         # leaky: stuck units still get a (small) gradient, so none is dead and sparsity is 0
-        assert np.all(hist.dead_fraction == 0) and np.all(hist.zero_grad_fraction == 0)
+        assert np.all(hist.dead_fraction == 0)
+        assert np.all(hist.zero_grad_fraction == 0)
         assert np.all(hist.stuck_grad_norm[0] > 0)
 
 
@@ -161,7 +177,8 @@ def test_divergence_names_the_epoch():
     net = init_mlp([3, 16, 16, 1], "leaky", 0.01, rng=0)
     hist = train(net, x, y, "sgd", 5.0, epochs=20, batch_size=8, seed=0)
     assert not hist.success
-    assert f"epoch {hist.diverged_epoch}" in hist.message and "non-finite" in hist.message
+    assert f"epoch {hist.diverged_epoch}" in hist.message
+    assert "non-finite" in hist.message
     assert len(hist.loss) == hist.diverged_epoch  # rows 0 .. last completed epoch
     assert np.all(np.isfinite(hist.mlp.get_flat()))
     with pytest.raises(TrainingDiverged, match=r"epoch \d+"):
@@ -174,7 +191,8 @@ def test_progress_bar_and_untracked_mode(capsys):
     net = init_mlp([3, 4, 1], rng=0)
     hist = train(net, x, y, epochs=2, progress=True, track=False)
     assert "train leaky/sgd" in capsys.readouterr().err
-    assert np.all(np.isnan(hist.stuck_fraction)) and np.all(np.isfinite(hist.loss))
+    assert np.all(np.isnan(hist.stuck_fraction))
+    assert np.all(np.isfinite(hist.loss))
 
 
 def test_bad_input():
@@ -216,6 +234,7 @@ def test_claim_leak_revives_under_adam_not_under_plain_sgd():
             assert h.success
             revived[act, opt] = (int(h.revived[:, 0].sum()), h.stuck_fraction[0, 0])
     assert revived["relu", "sgd"][1] > 0.25  # a quarter or more of layer 1 starts stuck
-    assert revived["relu", "sgd"][0] == 0 and revived["relu", "adam"][0] == 0  # truly dead
+    assert revived["relu", "sgd"][0] == 0
+    assert revived["relu", "adam"][0] == 0
     assert revived["leaky", "sgd"][0] == 0  # a = 0.01 under SGD: still stuck after 60 epochs
     assert revived["leaky", "adam"][0] >= 3  # Adam revives them

@@ -67,7 +67,9 @@ class LeakyFlowLayer:
         one = arr.ndim == 1
         arr2 = arr.reshape(1, -1) if one else arr
         if arr2.ndim != 2 or arr2.shape[1] != self.weight.shape[0]:
-            raise ValueError(f"{name} must have shape (n_samples, {self.weight.shape[0]}), got {arr.shape}")
+            raise ValueError(
+                f"{name} must have shape (n_samples, {self.weight.shape[0]}), got {arr.shape}"
+            )
         return arr2, one
 
     def forward(self, x):
@@ -141,7 +143,9 @@ class ScaledLeaky:
         numpy.ndarray
         """
         zz = as_finite_array("z", z)
-        return self.scale * _leaky(self.sign * (zz - self.center), self.negative_slope) + self.offset
+        return (
+            self.scale * _leaky(self.sign * (zz - self.center), self.negative_slope) + self.offset
+        )
 
 
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
@@ -156,7 +160,10 @@ def _bn_affine(bn, name, eps):
     arrs = [as_finite_array(f"{name}[{k!r}]", bn[k]).reshape(-1) for k in _BN_KEYS]
     n = arrs[0].size
     if any(a.size != n for a in arrs):
-        raise ValueError(f"{name} entries must all have one value per channel, got sizes {[a.size for a in arrs]}")
+        raise ValueError(
+            f"{name} entries must all have one value per channel, "
+            f"got sizes {[a.size for a in arrs]}"
+        )
     gamma, beta, mean, var = arrs
     if np.any(var < 0):
         raise ValueError(f"{name}['running_var'] must be >= 0, got {var}")

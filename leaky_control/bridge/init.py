@@ -165,34 +165,42 @@ def init_mlp(
     except TypeError as exc:
         raise TypeError(f"sizes must be a sequence of integers, got {sizes!r}") from exc
     if len(sz) < 2 or min(sz) < 1 or any(float(s) != s for s in sizes):
-        raise ValueError(f"sizes must hold >= 2 positive integers (n_in, ..., n_out), got {sizes!r}")
+        raise ValueError(
+            f"sizes must hold >= 2 positive integers (n_in, ..., n_out), got {sizes!r}"
+        )
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if init not in _INITS:
         raise ValueError(f"init must be one of {_INITS}, got {init!r}")
     b0 = check_finite_scalar("bias", bias)
     if activation == "relu":
-        gain_slope = 0.0 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+        gain_slope = (
+            0.0 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+        )
     else:
-        gain_slope = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+        gain_slope = (
+            0.01
+            if negative_slope is None
+            else check_finite_scalar("negative_slope", negative_slope)
+        )
     g = as_rng(rng)
     weights, biases = [], []
-    for l in range(len(sz) - 1):
-        shape = (sz[l + 1], sz[l])
+    for li in range(len(sz) - 1):
+        shape = (sz[li + 1], sz[li])
         if init == "kaiming":
             w = kaiming_normal(shape, gain_slope, mode, g)
-            b = np.full(sz[l + 1], b0)
+            b = np.full(sz[li + 1], b0)
         elif init == "kaiming_uniform":
             bound = np.sqrt(3.0) * kaiming_std(_fan(shape, mode), gain_slope)
             w = g.uniform(-bound, bound, size=shape)
-            b = np.full(sz[l + 1], b0)
+            b = np.full(sz[li + 1], b0)
         elif init == "orthogonal":
             w = _orthogonal(shape, np.sqrt(2.0 / (1.0 + gain_slope**2)), g)
-            b = np.full(sz[l + 1], b0)
+            b = np.full(sz[li + 1], b0)
         else:
-            bound = 1.0 / np.sqrt(sz[l])
+            bound = 1.0 / np.sqrt(sz[li])
             w = g.uniform(-bound, bound, size=shape)
-            b = g.uniform(-bound, bound, size=sz[l + 1])
+            b = g.uniform(-bound, bound, size=sz[li + 1])
         weights.append(w)
         biases.append(b)
     return MLP(weights, biases, activation, negative_slope, prelu_slopes=prelu_slopes)

@@ -73,26 +73,26 @@ def _mm_nn(d, w, out):
 
 @njit(cache=True)
 def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
-    """Forward pass; pre-activations of layer l go to ``zbuf[n*cum[l]:]``, outputs returned."""
+    """Forward pass; pre-activations of layer li go to ``zbuf[n*cum[li]:]``, outputs returned."""
     n = x.shape[0]
     n_layers = sizes.shape[0] - 1
     prev = x
     off = 0
     out = zbuf[:1].reshape((1, 1))
-    for l in range(n_layers):
-        nin = sizes[l]
-        nout = sizes[l + 1]
-        w = theta[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
+    for li in range(n_layers):
+        nin = sizes[li]
+        nout = sizes[li + 1]
+        w = theta[w_off[li] : w_off[li] + nout * nin].reshape((nout, nin))
         z = zbuf[off : off + n * nout].reshape((n, nout))
         _mm_nt(prev, w, z)
-        bo = b_off[l]
+        bo = b_off[li]
         for i in range(n):
             for j in range(nout):
                 z[i, j] += theta[bo + j]
-        if l < n_layers - 1:
+        if li < n_layers - 1:
             a = abuf[off : off + n * nout].reshape((n, nout))
-            so = s_off[l]
-            per_unit = s_cnt[l] > 1
+            so = s_off[li]
+            per_unit = s_cnt[li] > 1
             for i in range(n):
                 for j in range(nout):
                     zz = z[i, j]
@@ -115,8 +115,8 @@ def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf
     out = _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf)
     n_out = sizes[n_layers]
     offs = np.zeros(n_layers + 1, dtype=np.int64)
-    for l in range(n_layers):
-        offs[l + 1] = offs[l] + n * sizes[l + 1]
+    for li in range(n_layers):
+        offs[li + 1] = offs[li] + n * sizes[li + 1]
     delta = dbuf[offs[n_layers - 1] : offs[n_layers]].reshape((n, n_out))
     scale = 2.0 / (n * n_out)
     loss = 0.0
@@ -127,27 +127,24 @@ def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf
             delta[i, j] = scale * r
     loss /= n * n_out
     grad[:] = 0.0
-    for l in range(n_layers - 1, -1, -1):
-        nin = sizes[l]
-        nout = sizes[l + 1]
-        delta = dbuf[offs[l] : offs[l + 1]].reshape((n, nout))
-        if l == 0:
-            prev = x
-        else:
-            prev = abuf[offs[l - 1] : offs[l]].reshape((n, nin))
-        gw = grad[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
+    for li in range(n_layers - 1, -1, -1):
+        nin = sizes[li]
+        nout = sizes[li + 1]
+        delta = dbuf[offs[li] : offs[li + 1]].reshape((n, nout))
+        prev = x if li == 0 else abuf[offs[li - 1] : offs[li]].reshape((n, nin))
+        gw = grad[w_off[li] : w_off[li] + nout * nin].reshape((nout, nin))
         _mm_tn(delta, prev, gw)
-        bo = b_off[l]
+        bo = b_off[li]
         for i in range(n):
             for j in range(nout):
                 grad[bo + j] += delta[i, j]
-        if l > 0:
-            w = theta[w_off[l] : w_off[l] + nout * nin].reshape((nout, nin))
-            dprev = dbuf[offs[l - 1] : offs[l]].reshape((n, nin))
+        if li > 0:
+            w = theta[w_off[li] : w_off[li] + nout * nin].reshape((nout, nin))
+            dprev = dbuf[offs[li - 1] : offs[li]].reshape((n, nin))
             _mm_nn(delta, w, dprev)
-            z = zbuf[offs[l - 1] : offs[l]].reshape((n, nin))
-            so = s_off[l - 1]
-            per_unit = s_cnt[l - 1] > 1
+            z = zbuf[offs[li - 1] : offs[li]].reshape((n, nin))
+            so = s_off[li - 1]
+            per_unit = s_cnt[li - 1] > 1
             for i in range(n):
                 for j in range(nin):
                     zz = z[i, j]
@@ -165,18 +162,18 @@ def _layout(sizes, slope_counts):
     w_off = np.zeros(n_layers, dtype=np.int64)
     b_off = np.zeros(n_layers, dtype=np.int64)
     pos = 0
-    for l in range(n_layers):
-        w_off[l] = pos
-        pos += sizes[l + 1] * sizes[l]
-        b_off[l] = pos
-        pos += sizes[l + 1]
+    for li in range(n_layers):
+        w_off[li] = pos
+        pos += sizes[li + 1] * sizes[li]
+        b_off[li] = pos
+        pos += sizes[li + 1]
     n_wb = pos
     s_off = np.zeros(max(n_layers - 1, 1), dtype=np.int64)
     s_cnt = np.ones(max(n_layers - 1, 1), dtype=np.int64)
-    for l in range(n_layers - 1):
-        s_off[l] = pos
-        s_cnt[l] = slope_counts[l]
-        pos += slope_counts[l]
+    for li in range(n_layers - 1):
+        s_off[li] = pos
+        s_cnt[li] = slope_counts[li]
+        pos += slope_counts[li]
     return w_off, b_off, s_off, s_cnt, n_wb, pos
 
 
@@ -206,11 +203,15 @@ class MLP:
     ``weights``, ``biases`` and ``negative_slope`` return copies.
     """
 
-    def __init__(self, weights, biases, activation="leaky", negative_slope=None, prelu_slopes="layer"):
+    def __init__(
+        self, weights, biases, activation="leaky", negative_slope=None, prelu_slopes="layer"
+    ):
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__"):
-            raise TypeError(f"weights must be a sequence of 2-D arrays, got {type(weights).__name__}")
+            raise TypeError(
+                f"weights must be a sequence of 2-D arrays, got {type(weights).__name__}"
+            )
         if isinstance(biases, np.ndarray) or not hasattr(biases, "__len__"):
             raise TypeError(f"biases must be a sequence of 1-D arrays, got {type(biases).__name__}")
         if len(weights) == 0:
@@ -242,11 +243,11 @@ class MLP:
             sizes, counts
         )
         theta = np.empty(n_theta)
-        for l, (w, b) in enumerate(zip(ws, bs, strict=True)):
-            theta[self._w_off[l] : self._w_off[l] + w.size] = w.ravel()
-            theta[self._b_off[l] : self._b_off[l] + b.size] = b
-        for l, s in enumerate(slopes):
-            theta[self._s_off[l] : self._s_off[l] + s.size] = s
+        for li, (w, b) in enumerate(zip(ws, bs, strict=True)):
+            theta[self._w_off[li] : self._w_off[li] + w.size] = w.ravel()
+            theta[self._b_off[li] : self._b_off[li] + b.size] = b
+        for li, s in enumerate(slopes):
+            theta[self._s_off[li] : self._s_off[li] + s.size] = s
         self._theta = theta
 
     @staticmethod
@@ -261,12 +262,20 @@ class MLP:
                     )
             return [np.zeros(1) for _ in hidden]
         if activation == "leaky":
-            a = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+            a = (
+                0.01
+                if negative_slope is None
+                else check_finite_scalar("negative_slope", negative_slope)
+            )
             return [np.full(1, a) for _ in hidden]
         if prelu_slopes not in ("layer", "unit"):
             raise ValueError(f"prelu_slopes must be 'layer' or 'unit', got {prelu_slopes!r}")
         if negative_slope is None or isinstance(negative_slope, Real | np.floating | np.integer):
-            a = 0.01 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
+            a = (
+                0.01
+                if negative_slope is None
+                else check_finite_scalar("negative_slope", negative_slope)
+            )
             return [np.full(1 if prelu_slopes == "layer" else h, a) for h in hidden]
         if len(negative_slope) != len(hidden):
             raise ValueError(
@@ -274,11 +283,11 @@ class MLP:
                 f"got {len(negative_slope)}"
             )
         out = []
-        for l, (s, h) in enumerate(zip(negative_slope, hidden, strict=True)):
-            arr = as_finite_array(f"negative_slope[{l}]", s).reshape(-1)
+        for li, (s, h) in enumerate(zip(negative_slope, hidden, strict=True)):
+            arr = as_finite_array(f"negative_slope[{li}]", s).reshape(-1)
             if arr.size not in (1, h):
                 raise ValueError(
-                    f"negative_slope[{l}] must hold 1 or {h} slopes (layer width), got {arr.size}"
+                    f"negative_slope[{li}] must hold 1 or {h} slopes (layer width), got {arr.size}"
                 )
             out.append(arr.copy())
         return out
@@ -304,8 +313,10 @@ class MLP:
         """list of numpy.ndarray: copies of the weight matrices, shape ``(n_out, n_in)``."""
         s = self._sizes
         return [
-            self._theta[self._w_off[l] : self._w_off[l] + s[l + 1] * s[l]].reshape(s[l + 1], s[l]).copy()
-            for l in range(self.n_layers)
+            self._theta[self._w_off[li] : self._w_off[li] + s[li + 1] * s[li]]
+            .reshape(s[li + 1], s[li])
+            .copy()
+            for li in range(self.n_layers)
         ]
 
     @property
@@ -313,7 +324,8 @@ class MLP:
         """list of numpy.ndarray: copies of the bias vectors."""
         s = self._sizes
         return [
-            self._theta[self._b_off[l] : self._b_off[l] + s[l + 1]].copy() for l in range(self.n_layers)
+            self._theta[self._b_off[li] : self._b_off[li] + s[li + 1]].copy()
+            for li in range(self.n_layers)
         ]
 
     @property
@@ -323,13 +335,15 @@ class MLP:
         slopes = self.slopes_per_layer()
         if self._activation == "prelu":
             return slopes
-        return float(slopes[0][0]) if slopes else (0.0 if self._activation == "relu" else float("nan"))
+        return (
+            float(slopes[0][0]) if slopes else (0.0 if self._activation == "relu" else float("nan"))
+        )
 
     def slopes_per_layer(self):
         """Return the negative slopes of each hidden layer as a list of arrays (copies)."""
         return [
-            self._theta[self._s_off[l] : self._s_off[l] + self._s_cnt[l]].copy()
-            for l in range(self.n_layers - 1)
+            self._theta[self._s_off[li] : self._s_off[li] + self._s_cnt[li]].copy()
+            for li in range(self.n_layers - 1)
         ]
 
     @property
@@ -388,14 +402,22 @@ class MLP:
         x = self._check_x(x)
         zbuf, abuf, _ = self._buffers(x.shape[0])
         out = _forward_kernel(
-            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt, x, zbuf, abuf
+            self._theta,
+            self._sizes,
+            self._w_off,
+            self._b_off,
+            self._s_off,
+            self._s_cnt,
+            x,
+            zbuf,
+            abuf,
         )
         return out.copy()
 
     __call__ = forward
 
     def preactivations(self, x):
-        """Pre-activations ``z_l = W_l h_{l-1} + b_l`` of every layer.
+        """Pre-activations ``z_l = W_l h_{li-1} + b_l`` of every layer.
 
         Parameters
         ----------
@@ -411,7 +433,15 @@ class MLP:
         n = x.shape[0]
         zbuf, abuf, _ = self._buffers(n)
         _forward_kernel(
-            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt, x, zbuf, abuf
+            self._theta,
+            self._sizes,
+            self._w_off,
+            self._b_off,
+            self._s_off,
+            self._s_cnt,
+            x,
+            zbuf,
+            abuf,
         )
         return self._split(zbuf, n)
 
@@ -426,17 +456,20 @@ class MLP:
         s = self._sizes
         grads = {
             "weights": [
-                flat[self._w_off[l] : self._w_off[l] + s[l + 1] * s[l]].reshape(s[l + 1], s[l]).copy()
-                for l in range(self.n_layers)
+                flat[self._w_off[li] : self._w_off[li] + s[li + 1] * s[li]]
+                .reshape(s[li + 1], s[li])
+                .copy()
+                for li in range(self.n_layers)
             ],
             "biases": [
-                flat[self._b_off[l] : self._b_off[l] + s[l + 1]].copy() for l in range(self.n_layers)
+                flat[self._b_off[li] : self._b_off[li] + s[li + 1]].copy()
+                for li in range(self.n_layers)
             ],
         }
         if self._activation == "prelu":
             grads["negative_slope"] = [
-                flat[self._s_off[l] : self._s_off[l] + self._s_cnt[l]].copy()
-                for l in range(self.n_layers - 1)
+                flat[self._s_off[li] : self._s_off[li] + self._s_cnt[li]].copy()
+                for li in range(self.n_layers - 1)
             ]
         return grads
 
@@ -467,8 +500,18 @@ class MLP:
         zbuf, abuf, dbuf = self._buffers(n)
         grad = np.empty_like(self._theta)
         loss = _loss_grad_kernel(
-            self._theta, self._sizes, self._w_off, self._b_off, self._s_off, self._s_cnt,
-            x, y, zbuf, abuf, dbuf, grad,
+            self._theta,
+            self._sizes,
+            self._w_off,
+            self._b_off,
+            self._s_off,
+            self._s_cnt,
+            x,
+            y,
+            zbuf,
+            abuf,
+            dbuf,
+            grad,
         )
         return float(loss), grad, zbuf
 

@@ -39,11 +39,11 @@ def _affine_maps(ws, bs, slopes, mids, n_hidden):
     p = mids.size
     s = np.tile(ws[0][:, 0], (p, 1))
     c = np.tile(bs[0], (p, 1))
-    for l in range(n_hidden):
+    for li in range(n_hidden):
         z = s * mids[:, None] + c
-        d = np.where(z > 0.0, 1.0, np.broadcast_to(slopes[l], (z.shape[1],)))
-        s = (d * s) @ ws[l + 1].T
-        c = (d * c) @ ws[l + 1].T + bs[l + 1]
+        d = np.where(z > 0.0, 1.0, np.broadcast_to(slopes[li], (z.shape[1],)))
+        s = (d * s) @ ws[li + 1].T
+        c = (d * c) @ ws[li + 1].T + bs[li + 1]
     return s, c
 
 
@@ -71,9 +71,9 @@ def linear_pieces(mlp, interval, rtol=1e-9):
     lo, hi = _check(mlp, interval)
     ws, bs, slopes = mlp.weights, mlp.biases, mlp.slopes_per_layer()
     bps = np.array([lo, hi])
-    for l in range(mlp.n_layers - 1):
+    for li in range(mlp.n_layers - 1):
         mids = 0.5 * (bps[:-1] + bps[1:])
-        s, c = _affine_maps(ws, bs, slopes, mids, l)
+        s, c = _affine_maps(ws, bs, slopes, mids, li)
         with np.errstate(divide="ignore", invalid="ignore"):
             roots = -c / s
         inside = (s != 0.0) & (roots > bps[:-1, None]) & (roots < bps[1:, None])

@@ -17,8 +17,8 @@ Second-moment recursions (zero biases, iid symmetric weights ``N(0, sigma_l**2)`
 respect to a hidden activation ``h_l`` (output cotangent with unit mean square, independent of
 the network), conditioning layer by layer gives *in expectation, at any finite width*
 
-``q_1 = sigma_1**2 n_0 ms(x)``, ``q_{l+1} = sigma_{l+1}**2 n_l (1 + a**2)/2 q_l``,
-``r_{L-1} = sigma_L**2 n_L``,   ``r_{l-1} = sigma_l**2 n_l (1 + a**2)/2 r_l``.
+``q_1 = sigma_1**2 n_0 ms(x)``, ``q_{li+1} = sigma_{li+1}**2 n_l (1 + a**2)/2 q_l``,
+``r_{L-1} = sigma_L**2 n_L``,   ``r_{li-1} = sigma_l**2 n_l (1 + a**2)/2 r_l``.
 
 The second uses that ``(w . u, w . h)`` is a symmetric Gaussian pair, so
 ``E[(w . u)**2 phi'(w . h)**2] = (1 + a**2)/2 E[(w . u)**2]`` exactly, and
@@ -138,14 +138,14 @@ def propagate_second_moments(sizes, weight_std, negative_slope, input_ms=1.0):
     c = (1.0 + a * a) / 2.0
     fwd = np.empty(n_layers)
     fwd[0] = stds[0] ** 2 * sz[0] * ms
-    for l in range(1, n_layers):
-        fwd[l] = stds[l] ** 2 * sz[l] * c * fwd[l - 1]
+    for li in range(1, n_layers):
+        fwd[li] = stds[li] ** 2 * sz[li] * c * fwd[li - 1]
     bwd = np.empty(n_layers - 1)
     r = 1.0
-    for l in range(n_layers - 1, 0, -1):
-        # gradient w.r.t. h_l = W_{l+1}^T (phi' * grad of the layer above); fan_out = sz[l + 1]
-        r = stds[l] ** 2 * sz[l + 1] * r * (c if l < n_layers - 1 else 1.0)
-        bwd[l - 1] = r
+    for li in range(n_layers - 1, 0, -1):
+        # gradient w.r.t. h_l = W_{li+1}^T (phi' * grad of the layer above); fan_out = sz[li + 1]
+        r = stds[li] ** 2 * sz[li + 1] * r * (c if li < n_layers - 1 else 1.0)
+        bwd[li - 1] = r
     return fwd, bwd
 
 
@@ -178,16 +178,16 @@ def measure_second_moments(mlp, x, cotangent):
     ws = mlp.weights
     bwd = np.empty(mlp.n_layers - 1)
     delta = g
-    for l in range(mlp.n_layers - 1, 0, -1):
-        dh = delta @ ws[l]
-        bwd[l - 1] = np.mean(dh * dh)
-        z = zs[l - 1]
-        delta = dh * np.where(z > 0.0, 1.0, np.broadcast_to(slopes[l - 1], (z.shape[1],)))
+    for li in range(mlp.n_layers - 1, 0, -1):
+        dh = delta @ ws[li]
+        bwd[li - 1] = np.mean(dh * dh)
+        z = zs[li - 1]
+        delta = dh * np.where(z > 0.0, 1.0, np.broadcast_to(slopes[li - 1], (z.shape[1],)))
     return fwd, bwd
 
 
 def input_output_jacobian(mlp, x):
-    """Jacobian ``d f / d x`` at one input, ``prod_l W_l D_{l-1}`` with ``D = diag(phi'(z))``.
+    """Jacobian ``d f / d x`` at one input, ``prod_l W_l D_{li-1}`` with ``D = diag(phi'(z))``.
 
     Parameters
     ----------
@@ -207,10 +207,10 @@ def input_output_jacobian(mlp, x):
     slopes = mlp.slopes_per_layer()
     ws = mlp.weights
     jac = ws[0]
-    for l in range(1, mlp.n_layers):
-        z = zs[l - 1][0]
-        d = np.where(z > 0.0, 1.0, np.broadcast_to(slopes[l - 1], z.shape))
-        jac = ws[l] @ (d[:, None] * jac)
+    for li in range(1, mlp.n_layers):
+        z = zs[li - 1][0]
+        d = np.where(z > 0.0, 1.0, np.broadcast_to(slopes[li - 1], z.shape))
+        jac = ws[li] @ (d[:, None] * jac)
     return jac
 
 

@@ -46,8 +46,30 @@ class TrainingDiverged(FloatingPointError):
 
 @njit(cache=True)
 def _epoch_kernel(
-    theta, sizes, w_off, b_off, s_off, s_cnt, x, y, perm, batch_size, opt, lr,
-    beta1, beta2, eps, momentum, m, v, step, n_upd, zbuf, abuf, dbuf, grad,
+    theta,
+    sizes,
+    w_off,
+    b_off,
+    s_off,
+    s_cnt,
+    x,
+    y,
+    perm,
+    batch_size,
+    opt,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    momentum,
+    m,
+    v,
+    step,
+    n_upd,
+    zbuf,
+    abuf,
+    dbuf,
+    grad,
 ):
     """One epoch; returns (mean batch loss, index of the first non-finite batch or -1)."""
     n = x.shape[0]
@@ -67,7 +89,9 @@ def _epoch_kernel(
                 xb[i, j] = x[k, j]
             for j in range(n_out):
                 yb[i, j] = y[k, j]
-        loss = _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, xb, yb, zbuf, abuf, dbuf, grad)
+        loss = _loss_grad_kernel(
+            theta, sizes, w_off, b_off, s_off, s_cnt, xb, yb, zbuf, abuf, dbuf, grad
+        )
         if not np.isfinite(loss):
             return total / max(nb, 1), nb
         total += loss
@@ -158,11 +182,11 @@ def _epoch_stats(mlp, x, y):
     total_pairs = 0
     off = 0
     stuck_masks = []
-    for l in range(len(sizes) - 2):
-        w = int(sizes[l + 1])
+    for li in range(len(sizes) - 2):
+        w = int(sizes[li + 1])
         z = zbuf[off : off + n * w].reshape(n, w)
         off += n * w
-        slopes = mlp._theta[mlp._s_off[l] : mlp._s_off[l] + mlp._s_cnt[l]]
+        slopes = mlp._theta[mlp._s_off[li] : mlp._s_off[li] + mlp._s_cnt[li]]
         slope_u = np.broadcast_to(slopes, (w,))
         nonpos = z <= 0.0
         mask = nonpos.all(axis=0)
@@ -170,8 +194,8 @@ def _epoch_stats(mlp, x, y):
         zero_deriv = nonpos & (slope_u == 0.0)
         zero_pairs += int(zero_deriv.sum())
         total_pairs += zero_deriv.size
-        gw = grad[mlp._w_off[l] : mlp._w_off[l] + w * int(sizes[l])].reshape(w, int(sizes[l]))
-        gb = grad[mlp._b_off[l] : mlp._b_off[l] + w]
+        gw = grad[mlp._w_off[li] : mlp._w_off[li] + w * int(sizes[li])].reshape(w, int(sizes[li]))
+        gb = grad[mlp._b_off[li] : mlp._b_off[li] + w]
         row_norm = np.sqrt((gw * gw).sum(axis=1) + gb * gb)
         stuck.append(mask.mean())
         dead.append(np.mean(row_norm == 0.0))
@@ -292,7 +316,9 @@ def train(
     opt_code = OPTIMIZERS.index(optimizer)
     is_prelu = net.activation == "prelu"
 
-    rows = {k: [] for k in ("loss", "batch", "stuck", "dead", "rev", "sparse", "zf", "gnorm", "slopes")}
+    rows = {
+        k: [] for k in ("loss", "batch", "stuck", "dead", "rev", "sparse", "zf", "gnorm", "slopes")
+    }
 
     n_hidden = len(net.sizes) - 2
 
@@ -312,7 +338,8 @@ def train(
         rows["gnorm"].append(gnorm)
         rows["zf"].append(zf)
         rows["rev"].append(
-            [0] * n_hidden if prev_masks is None or masks is None
+            [0] * n_hidden
+            if prev_masks is None or masks is None
             else [int((p & ~q).sum()) for p, q in zip(prev_masks, masks, strict=True)]
         )
         if is_prelu:
@@ -325,7 +352,9 @@ def train(
         try:
             from tqdm.auto import tqdm
         except ImportError as exc:  # pragma: no cover - tqdm is in the test extra
-            raise ImportError("progress=True needs tqdm: pip install 'leaky-control[progress]'") from exc
+            raise ImportError(
+                "progress=True needs tqdm: pip install 'leaky-control[progress]'"
+            ) from exc
         bar = tqdm(total=epochs, desc=f"train {net.activation}/{optimizer}", unit="epoch")
 
     success, message, diverged = True, f"completed {epochs} epochs", None
@@ -334,9 +363,30 @@ def train(
             perm = rng.permutation(n).astype(np.int64)
             saved = theta.copy()
             batch_loss, bad = _epoch_kernel(
-                theta, net._sizes, net._w_off, net._b_off, net._s_off, net._s_cnt, x, y, perm,
-                batch_size, opt_code, lr, b1, b2, eps, momentum, m, v, step, n_upd,
-                zbuf, abuf, dbuf, grad,
+                theta,
+                net._sizes,
+                net._w_off,
+                net._b_off,
+                net._s_off,
+                net._s_cnt,
+                x,
+                y,
+                perm,
+                batch_size,
+                opt_code,
+                lr,
+                b1,
+                b2,
+                eps,
+                momentum,
+                m,
+                v,
+                step,
+                n_upd,
+                zbuf,
+                abuf,
+                dbuf,
+                grad,
             )
             if bad >= 0:
                 success, diverged = False, ep
@@ -384,7 +434,13 @@ def train(
         message=message,
         diverged_epoch=diverged,
         config={
-            "optimizer": optimizer, "lr": lr, "epochs": epochs, "batch_size": batch_size,
-            "seed": seed, "betas": (b1, b2), "eps": eps, "momentum": momentum,
+            "optimizer": optimizer,
+            "lr": lr,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "betas": (b1, b2),
+            "eps": eps,
+            "momentum": momentum,
         },
     )
