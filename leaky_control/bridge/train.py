@@ -153,6 +153,8 @@ class TrainHistory:
         Why training stopped.
     diverged_epoch : int or None
         1-based epoch in which the loss became non-finite.
+    config : dict
+        The training arguments (optimizer, lr, epochs, batch_size, seed, betas, eps, momentum).
     """
 
     mlp: MLP
