@@ -12,6 +12,7 @@ warm-up and is reported separately. Targets:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import time
@@ -23,7 +24,7 @@ from leaky_control.analysis.lipschitz import lipschitz_bound, lipschitz_lower_bo
 
 def net(sizes, seed=0):
     rng = np.random.default_rng(seed)
-    ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in itertools.pairwise(sizes)]
     bs = [0.1 * rng.standard_normal(o) for o in sizes[1:]]
     return ws, bs
 
@@ -54,7 +55,11 @@ def main(argv=None):
     cases = [
         ("lipsdp 10-32-32-1 (Clarabel)", lambda: lipschitz_bound(w_sdp, None, a, "lipsdp"), 2.0),
         ("lipsdp-layer 10-32-32-1", lambda: lipschitz_bound(w_sdp, None, a, "lipsdp-layer"), None),
-        ("lipsdp 10-32-32-1 (SCS)", lambda: lipschitz_bound(w_sdp, None, a, "lipsdp", solver="SCS"), None),
+        (
+            "lipsdp 10-32-32-1 (SCS)",
+            lambda: lipschitz_bound(w_sdp, None, a, "lipsdp", solver="SCS"),
+            None,
+        ),
         (f"naive, {n_big} weights", lambda: lipschitz_bound(w_big, None, a, "naive"), 1.0),
         (
             f"sampled lower bound, {n_big} weights (1024 samples + 48 local rounds)",
@@ -62,7 +67,11 @@ def main(argv=None):
             1.0,
         ),
         ("exact 10-20-1 (2^20 patterns)", lambda: lipschitz_bound(w_ex1, None, a, "exact"), 10.0),
-        ("exact 10-20-3 (2^20 patterns, 2-norm)", lambda: lipschitz_bound(w_ex3, None, a, "exact"), 10.0),
+        (
+            "exact 10-20-3 (2^20 patterns, 2-norm)",
+            lambda: lipschitz_bound(w_ex3, None, a, "exact"),
+            10.0,
+        ),
         ("exact-regions 2-12-1", lambda: lipschitz_bound(w_reg, b_reg, a, "exact-regions"), None),
     ]
     print(f"load average at start: {os.getloadavg()}; cpu count: {os.cpu_count()}")
@@ -70,7 +79,9 @@ def main(argv=None):
     for name, fn, target in cases:
         res, warm, times = timed(fn, args.repeat)
         med = statistics.median(times)
-        verdict = "" if target is None else (f"<= {target:g} s " + ("met" if med <= target else "MISSED"))
+        verdict = (
+            "" if target is None else (f"<= {target:g} s " + ("met" if med <= target else "MISSED"))
+        )
         print(
             f"{name:<66} {float(res.value):>10.5g} {warm:>8.3f} {med:>8.3f} "
             f"{min(times):>8.3f} {max(times):>8.3f} {verdict}"

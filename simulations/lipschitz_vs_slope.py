@@ -20,10 +20,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import itertools
 
-from leaky_control.analysis.lipschitz import (  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+
+from leaky_control.analysis.lipschitz import (
     certified_radius,
     lipschitz_bound,
     lipschitz_lower_bound,
@@ -32,7 +34,7 @@ from leaky_control.analysis.lipschitz import (  # noqa: E402
 
 def random_net(sizes, seed, bias_scale=0.5):
     rng = np.random.default_rng(seed)
-    ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
+    ws = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in itertools.pairwise(sizes)]
     bs = [bias_scale * rng.standard_normal(o) for o in sizes[1:]]
     return ws, bs
 
@@ -75,8 +77,18 @@ def radius_relu_vs_leaky(a_leaky=0.2, n_points=40, seed=0):
     rows = []
     for i, x in enumerate(xs):
         rows.append(
-            (x[0], x[1], r0.radius[i], r1.radius[i], r0.margin[i], r1.margin[i],
-             r0.lipschitz.value, r1.lipschitz.value, int(r0.predicted[i]), int(r1.predicted[i]))
+            (
+                x[0],
+                x[1],
+                r0.radius[i],
+                r1.radius[i],
+                r0.margin[i],
+                r1.margin[i],
+                r0.lipschitz.value,
+                r1.lipschitz.value,
+                int(r0.predicted[i]),
+                int(r1.predicted[i]),
+            )
         )
     return rows
 
@@ -104,7 +116,9 @@ def plot(rows, radius_rows, a_leaky, path):
                 ax.plot(a, v, "o", color=color, ms=3.5, label=method)
             elif method == "exact":
                 # drawn on top: for one hidden layer and one output it often coincides with LipSDP
-                ax.plot(a, v, ls, color=color, lw=2.6, zorder=5, label="exact (worst case over biases)")
+                ax.plot(
+                    a, v, ls, color=color, lw=2.6, zorder=5, label="exact (worst case over biases)"
+                )
             elif method == "exact-regions":
                 ax.plot(a, v, ls, color=color, lw=1.6, label="exact (these biases)")
             elif method == "naive":
@@ -127,7 +141,10 @@ def plot(rows, radius_rows, a_leaky, path):
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     l0, l1 = radius_rows[0][6], radius_rows[0][7]
-    ax.set_title(f"certified radius, 2-16-3 classifier\nLipSDP L: {l0:.3g} (ReLU) -> {l1:.3g} (leaky)", fontsize=10)
+    ax.set_title(
+        f"certified radius, 2-16-3 classifier\nLipSDP L: {l0:.3g} (ReLU) -> {l1:.3g} (leaky)",
+        fontsize=10,
+    )
     ax.set_xlabel("radius with ReLU (a = 0)")
     ax.set_ylabel(f"radius with leaky ReLU (a = {a_leaky:g}), same weights")
     ax.legend(fontsize=8)
@@ -154,8 +171,20 @@ def main(argv=None):
     radius_rows = radius_relu_vs_leaky(args.leak)
     with open(out / "radius_relu_vs_leaky.csv", "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["x0", "x1", "radius_relu", "radius_leaky", "margin_relu", "margin_leaky",
-                    "lipsdp_relu", "lipsdp_leaky", "class_relu", "class_leaky"])
+        w.writerow(
+            [
+                "x0",
+                "x1",
+                "radius_relu",
+                "radius_leaky",
+                "margin_relu",
+                "margin_leaky",
+                "lipsdp_relu",
+                "lipsdp_leaky",
+                "class_relu",
+                "class_leaky",
+            ]
+        )
         w.writerows(radius_rows)
     png = out / "lipschitz_vs_slope.png"
     plot(rows, radius_rows, args.leak, png)

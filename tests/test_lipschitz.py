@@ -105,7 +105,9 @@ def test_rejects_non_list_weights(weights):
 @pytest.mark.parametrize("a", [-0.1, 1.5])
 def test_slope_restricted_methods_need_unit_interval(method, a):
     ws, _ = random_net(0, [2, 3, 1])
-    with pytest.raises(ValueError, match=r"negative_slope must be in \[0, 1\].*accepts negative_slope in \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"negative_slope must be in \[0, 1\].*accepts negative_slope in \[0, 1\]"
+    ):
         lipschitz_bound(ws, negative_slope=a, method=method)
 
 
@@ -128,8 +130,8 @@ def test_rejects_unknown_method_and_names_lipsdp_network():
 
 
 def test_rejects_bad_p_and_method_mismatch():
-    ws, bs = random_net(0, [2, 3, 3, 1])
-    with pytest.raises(ValueError, match="p must be 1, 2 or numpy.inf"):
+    ws, _bs = random_net(0, [2, 3, 3, 1])
+    with pytest.raises(ValueError, match=r"p must be 1, 2 or numpy\.inf"):
         lipschitz_bound(ws, method="naive", p=3)
     with pytest.raises(ValueError, match="l2 norm only"):
         lipschitz_bound(ws, method="lipsdp", p=1)
@@ -409,7 +411,9 @@ def test_certify_rejects_useless_multipliers():
 
 
 @HYP
-@given(seed=st.integers(0, 2**32 - 1), n0=st.integers(1, 3), n=st.integers(1, 6), m=st.integers(1, 2))
+@given(
+    seed=st.integers(0, 2**32 - 1), n0=st.integers(1, 3), n=st.integers(1, 6), m=st.integers(1, 2)
+)
 def test_exact_worst_case_is_non_increasing_in_the_leak(seed, n0, n, m):
     # Proven: |W2 D W1| is convex in D, so the max over {a,1}^n equals the max over the box
     # [a,1]^n, and these boxes shrink as a grows. Also D = I is always in the box.
@@ -446,7 +450,10 @@ def test_lower_bound_witness_is_a_real_slope(sizes):
     x = res.witness
     h = 1e-7
     jac = np.column_stack(
-        [(forward(ws, bs, a, x + h * e) - forward(ws, bs, a, x - h * e)) / (2 * h) for e in np.eye(len(x))]
+        [
+            (forward(ws, bs, a, x + h * e) - forward(ws, bs, a, x - h * e)) / (2 * h)
+            for e in np.eye(len(x))
+        ]
     )
     # f is affine near the witness, so central differences are exact up to rounding ~ eps/h
     assert res.value == pytest.approx(opnorm(jac, 2), rel=1e-6)
@@ -508,5 +515,27 @@ def test_radius_ties_and_certificate_failure():
     zero = certified_radius(ws, bs, np.array([0.0]), 0.1, method="naive")
     assert zero.radius == 0.0
     pytest.importorskip("cvxpy")
-    failed = certified_radius(ws, bs, np.array([1.0]), 0.1, method="lipsdp", solver="NO_SUCH_SOLVER")
-    assert not failed.certified and np.isnan(failed.radius)
+    failed = certified_radius(
+        ws, bs, np.array([1.0]), 0.1, method="lipsdp", solver="NO_SUCH_SOLVER"
+    )
+    assert not failed.certified
+    assert np.isnan(failed.radius)
+
+
+# ---------------------------------------------------------------- documentation
+
+
+@pytest.mark.parametrize(
+    "func", [lipschitz_bound, lipschitz_lower_bound, certified_radius, network_jacobian]
+)
+def test_docstring_documents_every_parameter(func):
+    import inspect
+
+    doc = inspect.getdoc(func)
+    section = doc.split("Parameters\n----------\n", 1)[1].split("\nReturns\n", 1)[0]
+    documented = {
+        line.split(" : ")[0]
+        for line in section.splitlines()
+        if " : " in line and not line.startswith(" ")
+    }
+    assert set(inspect.signature(func).parameters) == documented

@@ -19,7 +19,8 @@ def test_study_script_writes_png_and_sound_csv(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     png = mod.main(["--out", str(tmp_path), "--n-slopes", "2"])
-    assert png.exists() and png.stat().st_size > 10_000
+    assert png.exists()
+    assert png.stat().st_size > 10_000
     with open(tmp_path / "bounds_vs_slope.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["negative_slope"] for r in rows} == {"0.0", "1.0"}
@@ -27,8 +28,10 @@ def test_study_script_writes_png_and_sound_csv(tmp_path):
     for r in rows:
         if r["certified_upper_bound"] == "True":
             low = next(
-                float(q["value"]) for q in rows
-                if q["network"] == r["network"] and q["negative_slope"] == r["negative_slope"]
+                float(q["value"])
+                for q in rows
+                if q["network"] == r["network"]
+                and q["negative_slope"] == r["negative_slope"]
                 and q["method"] == "sampled (lower)"
             )
             assert low <= float(r["value"]) * (1 + 1e-12)

@@ -66,7 +66,10 @@ def lmi_matrix(weights, a, lams, rho):
 
 
 def _min_rho(weights, a, lams):
-    """Smallest rho with ``M(rho, lambda) <= 0`` for fixed multipliers (Schur complement), or None."""
+    """Smallest rho with ``M(rho, lambda) <= 0`` for fixed multipliers (Schur complement).
+
+    None when the hidden block is not negative definite (no rho works).
+    """
     n0 = weights[0].shape[1]
     m = lmi_matrix(weights, a, lams, 0.0)
     n00, n01, n11 = m[:n0, :n0], m[:n0, n0:], m[n0:, n0:]
@@ -175,7 +178,9 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
         attempt = {
             "solver": name,
             "status": prob.status,
-            "solver_value": None if prob.value is None else float(np.sqrt(max(prob.value, 0.0)) * scale),
+            "solver_value": None
+            if prob.value is None
+            else float(np.sqrt(max(prob.value, 0.0)) * scale),
             "solve_time": st.solve_time,
             "setup_time": st.setup_time,
             "num_iters": st.num_iters,
@@ -191,7 +196,9 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
             lams.append(val if per_neuron else np.full(ws[k].shape[0], float(val[0])))
         cert = certify(ws, a, lams, None if rho.value is None else float(rho.value))
         if cert is None:
-            messages.append(f"{name}: status {prob.status} but its multipliers failed the numpy check")
+            messages.append(
+                f"{name}: status {prob.status} but its multipliers failed the numpy check"
+            )
             continue
         rho_c, top, tol = cert
         stats.update(

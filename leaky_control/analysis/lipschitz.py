@@ -160,7 +160,11 @@ class CertifiedRadius:
 
 def _check_network(weights, biases, *, need_biases=False):
     """Validate ``weights`` / ``biases``; return float64 lists (biases filled with zeros)."""
-    if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or isinstance(weights, str):
+    if (
+        isinstance(weights, np.ndarray)
+        or not isinstance(weights, Sequence)
+        or isinstance(weights, str)
+    ):
         raise TypeError(
             "weights must be a list of 2-D arrays, weights[k] of shape (n_out, n_in), "
             f"got {type(weights).__name__}"
@@ -178,9 +182,15 @@ def _check_network(weights, biases, *, need_biases=False):
             )
     if biases is None:
         if need_biases:
-            raise ValueError("biases are required here (a list with one 1-D array per layer), got None")
+            raise ValueError(
+                "biases are required here (a list with one 1-D array per layer), got None"
+            )
         return ws, [np.zeros(w.shape[0]) for w in ws]
-    if isinstance(biases, np.ndarray) or not isinstance(biases, Sequence) or isinstance(biases, str):
+    if (
+        isinstance(biases, np.ndarray)
+        or not isinstance(biases, Sequence)
+        or isinstance(biases, str)
+    ):
         raise TypeError(f"biases must be None or a list of 1-D arrays, got {type(biases).__name__}")
     if len(biases) != len(ws):
         raise ValueError(
@@ -209,7 +219,9 @@ def _check_method(method):
             if isinstance(method, str) and "network" in method.lower()
             else ""
         )
-        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}{extra}")
+        raise ValueError(
+            f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}{extra}"
+        )
     return method
 
 
@@ -304,7 +316,9 @@ def network_jacobian(weights, biases, x, negative_slope=0.01):
     single = xa.ndim == 1
     xb = np.atleast_2d(xa)
     if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
-        raise ValueError(f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}")
+        raise ValueError(
+            f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}"
+        )
     pre, _ = _forward(ws, bs, a, xb)
     jac = _jacobians(ws, pre, a) if pre else np.broadcast_to(ws[0], (xb.shape[0], *ws[0].shape))
     jac = np.array(jac)
@@ -370,7 +384,9 @@ def lipschitz_bound(
     a = _check_slope_for(method, negative_slope)
     p = _check_p(p)
     if method in _SLOPE_RESTRICTED and p != 2:
-        raise ValueError(f"method={method!r} bounds the l2 norm only; got p={p!r} (use 'naive' or 'exact')")
+        raise ValueError(
+            f"method={method!r} bounds the l2 norm only; got p={p!r} (use 'naive' or 'exact')"
+        )
     if method in ("exact", "exact-regions") and len(ws) != 2:
         raise ValueError(
             f"method={method!r} needs exactly one hidden layer (len(weights) == 2), got "
@@ -382,14 +398,20 @@ def lipschitz_bound(
         # no activation, or the identity: f is affine and its constant is |W_L ... W_1|
         value = _round_up(_opnorm(_product(ws), p), n_ops)
         return LipschitzBound(
-            value, method, True, p, "linear network (a = 1 or no hidden layer): exact |W_L...W_1|",
+            value,
+            method,
+            True,
+            p,
+            "linear network (a = 1 or no hidden layer): exact |W_L...W_1|",
             {"linear": True},
         )
 
     if method == "naive":
         norms = [_opnorm(w, p) for w in ws]
         value = _round_up(np.prod(norms) * max(1.0, abs(a)) ** (len(ws) - 1), n_ops)
-        return LipschitzBound(value, method, True, p, "product of layer norms", {"layer_norms": norms})
+        return LipschitzBound(
+            value, method, True, p, "product of layer norms", {"layer_norms": norms}
+        )
 
     if method in _SLOPE_RESTRICTED:
         if any(not np.any(w) for w in ws):
@@ -421,7 +443,10 @@ def lipschitz_bound(
         # the kernel accumulates rank-one updates between re-syncs; 1e-12 relative covers it
         value = value * (1.0 + 1e-12) if value > 0 else 0.0
         return LipschitzBound(
-            _round_up(value, n_ops), method, True, p,
+            _round_up(value, n_ops),
+            method,
+            True,
+            p,
             "exact maximum over slope patterns = Lipschitz constant maximised over all biases",
             {"pattern": d, "n_patterns": 2**n},
         )
@@ -431,9 +456,14 @@ def lipschitz_bound(
     if n0 > MAX_REGION_INPUT_DIM:
         raise ValueError(
             f"method='exact-regions' walks the regions of the input space; input dimension "
-            f"{n0} > {MAX_REGION_INPUT_DIM} is not supported (use 'exact' for the worst case over biases)"
+            f"{n0} > {MAX_REGION_INPUT_DIM} is not supported "
+            "(use 'exact' for the worst case over biases)"
         )
-    if isinstance(max_regions, bool) or not isinstance(max_regions, int | np.integer) or max_regions < 1:
+    if (
+        isinstance(max_regions, bool)
+        or not isinstance(max_regions, int | np.integer)
+        or max_regions < 1
+    ):
         raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
     tol = check_finite_scalar("tol", tol, low=0.0, low_open=True)
     from ._lipschitz_exact import region_patterns
@@ -445,12 +475,15 @@ def lipschitz_bound(
         v = _opnorm(ws[1] @ (d[:, None] * ws[0]), p)
         if v > best:
             best, best_d = v, d
-    msg = (
-        f"maximum over {len(patterns)} regions created by the biases"
-        + ("" if complete else f" (stopped at max_regions={max_regions}: incomplete)")
+    msg = f"maximum over {len(patterns)} regions created by the biases" + (
+        "" if complete else f" (stopped at max_regions={max_regions}: incomplete)"
     )
     return LipschitzBound(
-        best, method, False, p, msg,
+        best,
+        method,
+        False,
+        p,
+        msg,
         {"n_regions": len(patterns), "n_lp": n_lp, "complete": complete, "pattern": best_d},
     )
 
@@ -504,8 +537,15 @@ def lipschitz_lower_bound(
     a = check_finite_scalar("negative_slope", negative_slope)
     p = _check_p(p)
     for name, v in (("n_samples", n_samples), ("n_local", n_local)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < (1 if name == "n_samples" else 0):
-            raise ValueError(f"{name} must be a {'positive' if name == 'n_samples' else 'non-negative'} integer, got {v!r}")
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | np.integer)
+            or v < (1 if name == "n_samples" else 0)
+        ):
+            raise ValueError(
+                f"{name} must be a {'positive' if name == 'n_samples' else 'non-negative'} "
+                f"integer, got {v!r}"
+            )
     rng = np.random.default_rng(seed)
     n0 = ws[0].shape[1]
     if scale is None:
@@ -540,7 +580,9 @@ def lipschitz_lower_bound(
     radius = 0.5 * scale * np.ones(k)
     for _ in range(int(n_local)):
         # four proposals per point; keep the best if it improves, otherwise shrink the step
-        prop = pts[:, None, :] + radius[:, None, None] * rng.standard_normal((k, 4, n0)) / np.sqrt(n0)
+        prop = pts[:, None, :] + radius[:, None, None] * rng.standard_normal((k, 4, n0)) / np.sqrt(
+            n0
+        )
         pv, _ = evaluate(prop.reshape(-1, n0))
         n_eval += pv.size
         pv = pv.reshape(k, 4)
@@ -555,20 +597,26 @@ def lipschitz_lower_bound(
     best_x = pts[i]
     v, margin = evaluate(best_x[None, :])
     return LipschitzLowerBound(
-        float(v[0]), best_x, p, {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])}
+        float(v[0]),
+        best_x,
+        p,
+        {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])},
     )
 
 
 # ---------------------------------------------------------------------------- certified radius
 
 
-def certified_radius(weights, biases, x, negative_slope=0.01, method="lipsdp", *, pairwise=True, solver=None):
+def certified_radius(
+    weights, biases, x, negative_slope=0.01, method="lipsdp", *, pairwise=True, solver=None
+):
     """l2 radius around ``x`` within which the network's decision cannot change.
 
     For a classifier (``m >= 2`` outputs) with predicted class ``c``: ``f_c - f_j`` is Lipschitz
     with constant ``L_cj`` (a bound on the network whose last layer is ``W_L[c] - W_L[j]``), so
     ``min_j (f_c - f_j)(x) / L_cj`` is a certified radius; so is the cheaper
-    ``margin / (sqrt(2) L)``, because ``|(f_c - f_j)(x) - (f_c - f_j)(y)| <= sqrt(2) |f(x) - f(y)|``.
+    ``margin / (sqrt(2) L)``, because
+    ``|(f_c - f_j)(x) - (f_c - f_j)(y)| <= sqrt(2) |f(x) - f(y)|``.
     The larger of the two is returned as ``radius``. For a scalar output the radius is
     ``|f(x)| / L``: the sign of ``f`` cannot change within it.
 
@@ -595,14 +643,19 @@ def certified_radius(weights, biases, x, negative_slope=0.01, method="lipsdp", *
     """
     method = _check_method(method)
     if method == "exact-regions":
-        raise ValueError("method='exact-regions' is not an upper bound; use 'lipsdp', 'lipsdp-layer', 'naive' or 'exact'")
+        raise ValueError(
+            "method='exact-regions' is not an upper bound; use 'lipsdp', 'lipsdp-layer', "
+            "'naive' or 'exact'"
+        )
     ws, bs = _check_network(weights, biases)
     a = _check_slope_for(method, negative_slope)
     xa = as_finite_array("x", x)
     single = xa.ndim == 1
     xb = np.atleast_2d(xa)
     if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
-        raise ValueError(f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}")
+        raise ValueError(
+            f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}"
+        )
     _, out = _forward(ws, bs, a, xb)
     full = lipschitz_bound(ws, None, a, method, solver=solver)
     lip = full.value
@@ -649,7 +702,12 @@ def certified_radius(weights, biases, x, negative_slope=0.01, method="lipsdp", *
         radius = np.full_like(np.asarray(radius, dtype=float), np.nan)
     if single:
         return CertifiedRadius(
-            float(radius[0]), int(predicted[0]), float(margin[0]),
-            None if pair is None else float(pair[0]), float(simple[0]), full, bool(certified),
+            float(radius[0]),
+            int(predicted[0]),
+            float(margin[0]),
+            None if pair is None else float(pair[0]),
+            float(simple[0]),
+            full,
+            bool(certified),
         )
     return CertifiedRadius(radius, predicted, margin, pair, simple, full, bool(certified))
