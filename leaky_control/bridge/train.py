@@ -262,7 +262,9 @@ def train(
         SGD momentum in [0, 1) (torch's convention, no dampening).
     on_divergence : {"stop", "raise"}, default "stop"
         When a mini-batch loss (or the end-of-epoch loss) is not finite, training stops before
-        applying that step. ``"stop"`` returns the history with ``success=False`` and a
+        applying that step (if an update already made a parameter non-finite, the parameters go
+        back to the end of the previous epoch). ``history.mlp`` is that last finite state and the
+        history rows end with the last completed epoch. ``"stop"`` returns the history with ``success=False`` and a
         ``message`` naming the epoch; ``"raise"`` raises :class:`TrainingDiverged` with that
         message.
 
@@ -390,19 +392,18 @@ def train(
                 dbuf,
                 grad,
             )
-            if bad >= 0:
+            finite = np.isfinite(theta).all()
+            if bad >= 0 or not finite:
                 success, diverged = False, ep
+                where = f"in mini-batch {bad + 1}" if bad >= 0 else "after an update"
+                if finite:
+                    kept = "stopped before that step"
+                else:  # an update overflowed before the loss did: go back to a finite state
+                    theta[:] = saved
+                    kept = f"kept the parameters from the end of epoch {ep - 1}"
                 message = (
-                    f"training diverged: the loss became non-finite in epoch {ep} "
-                    f"(mini-batch {bad + 1}); stopped before that step (lr={lr:g}, {optimizer})"
-                )
-                break
-            if not np.isfinite(theta).all():
-                theta[:] = saved
-                success, diverged = False, ep
-                message = (
-                    f"training diverged: parameters became non-finite in epoch {ep}; "
-                    f"kept the parameters from the end of epoch {ep - 1} (lr={lr:g}, {optimizer})"
+                    f"training diverged: the loss or parameters became non-finite in epoch {ep} "
+                    f"({where}); {kept} (lr={lr:g}, {optimizer})"
                 )
                 break
             loss, masks = record(batch_loss, masks)
