@@ -308,10 +308,11 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
 
     which = cert.norm if cert is not None else "inf"
     with np.errstate(over="ignore", invalid="ignore"):
-        return _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single)
+        return _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single,
+                        certificate)
 
 
-def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single):
+def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single, requested):
     L = cert.factor if cert is not None else math.nan
     lout = cert.output_lipschitz if cert is not None else 1.0
     if out is None:
@@ -344,7 +345,7 @@ def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, sin
         if n_iter >= max_iter:
             Z = TZ
             break
-        if method == "anderson":
+        if method == "anderson" and n_iter + 2 <= max_iter:
             g = TZ - Z
             hist_g.append(g)
             hist_t.append(TZ)
@@ -388,7 +389,9 @@ def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, sin
     else:
         err = math.nan
         msg = ("no certificate applies (||W||_2 >= 1, mu_inf(W) >= 1 and mu_2(W) >= 1): the "
-               "fixed point may not exist or be unique; ")
+               "fixed point may not exist or be unique; " if requested == "auto" else
+               f"the requested certificate {requested!r} does not hold for W: no certificate "
+               "applies and the fixed point may not exist or be unique; ")
         msg += {"converged_uncertified": "plain iteration reached the residual tol anyway",
                 "max_iter": f"plain iteration stopped at max_iter={max_iter} without converging",
                 "diverged": "plain iteration diverged"}[status]
