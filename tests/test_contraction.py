@@ -130,6 +130,17 @@ def test_log_norm_rejects_bad_input(kwargs, exc, match):
         ((ct.ss(-1, 1, 1, 1), types.SimpleNamespace(kp=1.0, negative_slope=0.1)), {},
          ValueError, "strictly proper"),
         ((ct.ss(-1, 1, 1, 0), object()), {}, TypeError, "controller must be"),
+        ((ct.ss(-1, 1, 1, 0), types.SimpleNamespace(kp=1.0, ki=0.5, negative_slope=0.1)), {},
+         TypeError, "ki=0.5"),
+        ((ct.ss(-1, 1, 1, 0), types.SimpleNamespace(kp=1.0, negative_slope=0.1, u_max=2.0)), {},
+         ValueError, "saturation"),
+        ((ct.ss(-1, 1, 1, 0), types.SimpleNamespace(kp=1.0, negative_slope=0.1, dt=0.1)), {},
+         ValueError, "continuous-time"),
+        ((types.SimpleNamespace(A=-np.eye(1), B=np.ones((1, 1)), C=np.ones((1, 1)),
+                                D=np.zeros((1, 1)), input_limits=(-1, 1)),
+          types.SimpleNamespace(kp=1.0, negative_slope=0.1)), {}, ValueError, "input_limits"),
+        ((ct.ss(-1, 1, 1, 0), types.SimpleNamespace(kp=1.0, negative_slope=0.1)), {"k": 2.0},
+         TypeError, "come from the controller"),
     ],
 )
 def test_contraction_rate_rejects_bad_input(args, kwargs, exc, match):

@@ -67,6 +67,36 @@ def _plant_matrices(plant):
     return A, B, C
 
 
+def _check_unsupported(obj, what):
+    """Refuse features that break the slope restriction or the continuous-time model.
+
+    Saturation flattens the nonlinearity (slope 0 outside the linear range, so the sector is no
+    longer [a k, k]); integral/derivative terms add controller states; a sample time makes the
+    loop discrete-time. None of these is covered by the analyses, so silently ignoring them
+    would certify the wrong loop.
+    """
+    for name in ("ki", "kd"):
+        if getattr(obj, name, 0.0) not in (0, 0.0, None):
+            raise TypeError(
+                f"{what} has {name}={getattr(obj, name)!r}; only proportional (LeakyP) and "
+                "state-feedback controllers are covered"
+            )
+    for name in ("u_min", "u_max"):
+        v = getattr(obj, name, None)
+        if v is not None and np.all(np.isfinite(v)):
+            raise ValueError(
+                f"{what} has {name}={v!r}: saturation breaks the slope restriction [a, 1]; "
+                "analyse the unsaturated loop (infinite limits)"
+            )
+    if getattr(obj, "input_limits", None) is not None:
+        raise ValueError(
+            f"{what} has input_limits={obj.input_limits!r}: saturation breaks the slope "
+            "restriction [a, 1]; analyse the unsaturated plant"
+        )
+    if getattr(obj, "dt", None) is not None:
+        raise ValueError(f"{what} is sampled (dt={obj.dt!r}); the analyses are continuous-time")
+
+
 def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
     """Return ``(A, B, C, k, a, kind)`` for either call form.
 
@@ -77,7 +107,10 @@ def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
     is_plant = hasattr(A, "A") or type(A).__name__ == "TransferFunction"
     if is_plant:
         Ap, Bp, Cp = _plant_matrices(A)
+        _check_unsupported(A, "plant")
         controller = B
+        if controller is not None:
+            _check_unsupported(controller, "controller")
         if C is not None:
             raise TypeError("with a plant as first argument, pass the controller second and no C")
         if controller is None:
