@@ -93,7 +93,8 @@ def _check_unsupported(obj, what):
             f"{what} has input_limits={obj.input_limits!r}: saturation breaks the slope "
             "restriction [a, 1]; analyse the unsaturated plant"
         )
-    if getattr(obj, "dt", None) is not None:
+    # python-control marks continuous time with dt = 0 (None: unspecified timebase)
+    if getattr(obj, "dt", None) not in (None, 0):
         raise ValueError(f"{what} is sampled (dt={obj.dt!r}); the analyses are continuous-time")
 
 
