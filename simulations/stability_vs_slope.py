@@ -51,6 +51,8 @@ def main(argv=None):
     parser.add_argument("--n-slopes", type=int, default=21, help="number of leaks in [0, 1]")
     parser.add_argument("--slope", type=float, default=0.5,
                         help="leak used for the trajectory plot (must be certified)")
+    parser.add_argument("--horizon", type=float, default=5.0,
+                        help="simulated time in units of the certified time constant 1/c")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -133,7 +135,7 @@ def main(argv=None):
     c, M = cert.rate, cert.metric
     r = np.array([1.0])
     x1, x2 = np.array([3.0, -2.0, 1.0]), np.array([-4.0, 1.0, 2.5])
-    t_end = 5.0 / c
+    t_end = args.horizon / c
     ts, y1 = _simulate(A, B, C, K_GAIN, a, r, x1, t_end)
     _, y2 = _simulate(A, B, C, K_GAIN, a, r, x2, t_end)
     d = y1 - y2
