@@ -121,6 +121,17 @@ def test_naive_and_exact_accept_any_real_slope(a):
     assert exact == pytest.approx(brute_patterns(ws[0], ws[1], a, 2), rel=1e-9)
 
 
+@pytest.mark.parametrize(
+    "x", [np.float64(0.5), np.zeros((1, 1, 2)), np.zeros(3), np.array([np.nan, 0])]
+)
+def test_rejects_bad_points(x):
+    ws, bs = random_net(0, [2, 3, 1])
+    with pytest.raises(ValueError, match="x must"):
+        network_jacobian(ws, bs, x)
+    with pytest.raises(ValueError, match="x must"):
+        certified_radius(ws, bs, x, 0.1, method="naive")
+
+
 def test_rejects_unknown_method_and_names_lipsdp_network():
     ws, _ = random_net(0, [2, 3, 1])
     with pytest.raises(ValueError, match="method must be one of"):

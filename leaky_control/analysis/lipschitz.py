@@ -206,6 +206,14 @@ def _check_network(weights, biases, *, need_biases=False):
     return ws, bs
 
 
+def _check_x(x, n_in):
+    """Return ``x`` as a (N, n_in) batch and whether it was a single point."""
+    xa = as_finite_array("x", x)
+    if xa.ndim not in (1, 2) or xa.shape[-1] != n_in:
+        raise ValueError(f"x must have shape ({n_in},) or (N, {n_in}), got {xa.shape}")
+    return np.atleast_2d(xa), xa.ndim == 1
+
+
 def _check_p(p):
     if isinstance(p, bool) or not isinstance(p, Real) or float(p) not in (1.0, 2.0, math.inf):
         raise ValueError(f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {p!r}")
@@ -314,13 +322,7 @@ def network_jacobian(weights, biases, x, negative_slope=0.01):
     """
     ws, bs = _check_network(weights, biases)
     a = check_finite_scalar("negative_slope", negative_slope)
-    xa = as_finite_array("x", x)
-    single = xa.ndim == 1
-    xb = np.atleast_2d(xa)
-    if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
-        raise ValueError(
-            f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}"
-        )
+    xb, single = _check_x(x, ws[0].shape[1])
     pre, _ = _forward(ws, bs, a, xb)
     jac = _jacobians(ws, pre, a) if pre else np.broadcast_to(ws[0], (xb.shape[0], *ws[0].shape))
     jac = np.array(jac)
@@ -655,13 +657,7 @@ def certified_radius(
         )
     ws, bs = _check_network(weights, biases)
     a = _check_slope_for(method, negative_slope)
-    xa = as_finite_array("x", x)
-    single = xa.ndim == 1
-    xb = np.atleast_2d(xa)
-    if xb.ndim != 2 or xb.shape[1] != ws[0].shape[1]:
-        raise ValueError(
-            f"x must have shape ({ws[0].shape[1]},) or (N, {ws[0].shape[1]}), got {xa.shape}"
-        )
+    xb, single = _check_x(x, ws[0].shape[1])
     _, out = _forward(ws, bs, a, xb)
     full = lipschitz_bound(ws, None, a, method, solver=solver)
     lip = full.value
