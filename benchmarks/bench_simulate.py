@@ -48,7 +48,6 @@ def bench_kernel_only(reps=200):
     """Time of the numba kernel alone (the part comparable with the C loop)."""
     lc, plant, ctrl, t, theta = problem()
     from leaky_control.integrators import fixed_kernel
-    from leaky_control.integrators.models import no_user_rhs
 
     pint, ppar, _ = plant._pack()
     cint, cpar = ctrl._pack(plant)
@@ -58,7 +57,7 @@ def bench_kernel_only(reps=200):
     outs = [np.empty((t.size, k)) for k in (2, 1, 1, 1)]
     info = np.zeros(3)
     k = fixed_kernel()
-    f = no_user_rhs()
+    f = 0  # built-in models: no user slot
     run = lambda: k(f, 1, t, r, d, x0, pint, ppar, cint, cpar, 0.01, 1, *outs, info)  # noqa: E731
     run()
     return median_time(run, reps), outs[0][-1, 0]

@@ -14,7 +14,6 @@ import numpy as np
 
 from ._validate import as_finite_array, check_finite_scalar
 from .integrators import RK4, Euler, fixed_kernel
-from .integrators.models import no_user_rhs
 from .plants import as_plant
 
 __all__ = ["closed_loop_nlsys", "simulate", "step_response"]
@@ -181,7 +180,7 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     out_u = np.empty((T, m))
     out_uraw = np.empty((T, m))
     info = np.zeros(3)
-    fixed_kernel()(user_f if user_f is not None else no_user_rhs(), solver.method_code, t, r, d,
+    fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
                    np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
                    int(solver.substeps), out_x, out_y, out_u, out_uraw, info)
 

@@ -30,6 +30,26 @@ FIXED_SIG = types.void(
 )
 
 
+@njit
+def _record(out_x, out_y, out_u, out_uraw, k, X, y, u, uraw):
+    # element loops, not slice assignment: slices in the kernel slowed its every step
+    for i in range(X.size):
+        out_x[k, i] = X[i]
+    for i in range(y.size):
+        out_y[k, i] = y[i]
+    for i in range(u.size):
+        out_u[k, i] = u[i]
+        out_uraw[k, i] = uraw[i]
+
+
+@njit
+def _fill_nan(out_x, out_y, out_u, out_uraw, start):
+    for kk in range(start, out_x.shape[0]):
+        for arr in (out_x, out_y, out_u, out_uraw):
+            for i in range(arr.shape[1]):
+                arr[kk, i] = math.nan
+
+
 def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar,
                     max_step, min_substeps, out_x, out_y, out_u, out_uraw, info):
     n, m, q, p = plant_dims(pint)
@@ -67,10 +87,7 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
         next_sample = t0 + dts
     else:
         ctrl_output(cint, cpar, X, n, y, r, uraw, u)
-    out_x[0, :] = X
-    out_y[0, :] = y
-    out_u[0, :] = u
-    out_uraw[0, :] = uraw
+    _record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
 
     for k in range(nt - 1):
         ta = t_out[k]
@@ -127,11 +144,7 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
                         info[0] = 1.0
                         info[1] = tc + h
                         info[2] = nsteps_total
-                        for kk in range(k + 1, nt):
-                            out_x[kk, :] = math.nan
-                            out_y[kk, :] = math.nan
-                            out_u[kk, :] = math.nan
-                            out_uraw[kk, :] = math.nan
+                        _fill_nan(out_x, out_y, out_u, out_uraw, k + 1)
                         return
             t = seg_end
             if at_sample:
@@ -147,19 +160,23 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
         interp_signals(r_sig, k + 1, 0.0, r)
         interp_signals(d_sig, k + 1, 0.0, d)
         loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, tb, X, r, d, y, uraw, u, work, k1)
-        out_x[k + 1, :] = X
-        out_y[k + 1, :] = y
-        out_u[k + 1, :] = u
-        out_uraw[k + 1, :] = uraw
+        _record(out_x, out_y, out_u, out_uraw, k + 1, X, y, u, uraw)
     info[2] = nsteps_total
 
 
-_KERNEL = None
+_KERNELS = {}
 
 
-def fixed_kernel():
-    """The compiled fixed-step kernel (compiled or loaded from the disk cache on first call)."""
-    global _KERNEL
-    if _KERNEL is None:
-        _KERNEL = njit(FIXED_SIG, cache=True)(_simulate_fixed)
-    return _KERNEL
+def fixed_kernel(user=False):
+    """The fixed-step kernel, compiled or loaded from the disk cache on first use.
+
+    Parameters
+    ----------
+    user : bool
+        False: the kernel for built-in models, called with the integer 0 in the user slot.
+        True: the kernel with a typed function slot for :func:`leaky_control.rhs` dynamics.
+        Both come from the same Python function, so they integrate the same equations.
+    """
+    if user not in _KERNELS:
+        _KERNELS[user] = (njit(FIXED_SIG, cache=True) if user else njit(cache=True))(_simulate_fixed)
+    return _KERNELS[user]
