@@ -4,59 +4,20 @@ Public names are loaded lazily (PEP 562) so that ``import leaky_control`` costs 
 and compiles nothing; numba kernels compile (or load from the on-disk cache) on first use.
 """
 
-from __future__ import annotations
-
-import importlib
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-# public name -> submodule that defines it
-_LAZY = {
-    # activations
-    "relu": "activations",
-    "leaky_relu": "activations",
-    "leaky_relu_grad": "activations",
-    "leaky_relu_inverse": "activations",
-    "leaky_relu_logabsdet": "activations",
-    "prelu": "activations",
-    "prelu_backward": "activations",
-    # controllers
-    "LeakyP": "controllers",
-    "LeakyPI": "controllers",
-    "LeakyPD": "controllers",
-    "LeakyPID": "controllers",
-    "LeakyStateFeedback": "controllers",
-    # plants
-    "as_plant": "plants",
-    "rhs": "plants",
-    "LinearPlant": "plants",
-    "CruiseControl": "plants",
-    "MassSpringDamper": "plants",
-    "DCMotor": "plants",
-    "Pendulum": "plants",
-    "FirstOrderLag": "plants",
-    "NumbaPlant": "plants",
-    # simulation
-    "simulate": "simulate",
-    "step_response": "simulate",
-    "closed_loop_nlsys": "simulate",
-    "RK4": "integrators",
-    "Euler": "integrators",
-    "step_info": "metrics",
-    "coasting_fraction": "metrics",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'leaky_control' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "activations": ("relu", "leaky_relu", "leaky_relu_grad", "leaky_relu_inverse",
+                    "leaky_relu_logabsdet", "prelu", "prelu_backward"),
+    "controllers": ("LeakyP", "LeakyPI", "LeakyPD", "LeakyPID", "LeakyStateFeedback"),
+    "plants": ("as_plant", "rhs", "LinearPlant", "CruiseControl", "MassSpringDamper", "DCMotor",
+               "Pendulum", "FirstOrderLag", "NumbaPlant"),
+    "simulate": ("simulate", "step_response", "closed_loop_nlsys"),
+    "integrators": ("RK4", "Euler"),
+    "metrics": ("step_info", "coasting_fraction"),
+    "analysis": ("contraction_rate", "circle_criterion", "popov_criterion", "log_norm",
+                 "deq_solve", "lipschitz_bound", "lipschitz_lower_bound", "certified_radius"),
+    "bridge": ("MLP", "init_mlp", "train", "kaiming_std", "kaiming_normal"),
+})

@@ -1,5 +1,19 @@
-"""Analysis of Leaky-ReLU networks and loops: Lipschitz bounds, contraction, sector criteria.
+"""Analysis of Leaky-ReLU networks and loops: Lipschitz bounds, contraction, sector criteria,
+implicit (deep-equilibrium) layers.
 
-Every function here needs only numpy/scipy unless its docstring names the ``analysis`` extra
-(cvxpy with Clarabel and SCS) for semidefinite programs.
+Everything needs only numpy/scipy/python-control except the semidefinite programs
+(``lipschitz_bound(method="lipsdp"...)``, ``contraction_rate``), which need the ``analysis``
+extra (cvxpy with Clarabel and SCS): ``pip install "leaky-control[analysis]"``.
 """
+
+from .._lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "lipschitz": ("METHODS", "CertifiedRadius", "LipschitzBound", "LipschitzLowerBound",
+                  "certified_radius", "lipschitz_bound", "lipschitz_lower_bound",
+                  "network_jacobian"),
+    "contraction": ("ContractionCertificate", "contraction_rate", "log_norm"),
+    "sector": ("CircleCriterionResult", "LeakyReLUNonlinearity", "PopovCriterionResult",
+               "circle_criterion", "popov_criterion"),
+    "deq": ("DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"),
+})

@@ -1,0 +1,40 @@
+"""Lazy public names (PEP 562): a package's names load their module on first access, so
+importing the package costs nothing and compiles nothing."""
+
+from __future__ import annotations
+
+import importlib
+
+
+def lazy_exports(package, modules):
+    """Build ``__getattr__``, ``__dir__`` and ``__all__`` for ``package``.
+
+    Parameters
+    ----------
+    package : str
+        The package's ``__name__``.
+    modules : dict
+        Submodule name -> tuple of the public names it defines.
+
+    Returns
+    -------
+    tuple
+        ``(__getattr__, __dir__, __all__)``.
+    """
+    where = {name: mod for mod, names in modules.items() for name in names}
+    names = sorted(where)
+
+    def __getattr__(name):
+        mod = where.get(name)
+        if mod is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{mod}"), name)
+        import sys
+
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def __dir__():
+        return names
+
+    return __getattr__, __dir__, names
