@@ -1,4 +1,4 @@
-"""Training speed: leaky_control.bridge.train vs PyTorch CPU on the same problem.
+"""Training speed: leaky_control.bridge.training vs PyTorch CPU on the same problem.
 
 8-64-64-1 leaky-ReLU MLP (a = 0.01), 1,024 points, batch 32, 30 epochs, SGD (lr 0.01) and Adam
 (lr 1e-3); identical initial weights and identical per-epoch shuffles, so the float64 runs must
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from leaky_control.bridge.init import init_mlp
-from leaky_control.bridge.train import train
+from leaky_control.bridge.training import train
 
 SIZES = [8, 64, 64, 1]
 N, BATCH, EPOCHS, SLOPE = 1024, 32, 30, 0.01

@@ -8,7 +8,7 @@ smaller and revives; a PReLU unit also learns its slope. Trained full-batch with
 Part 2, a deeper network ``2-32-32-1`` initialised with bias -2 (many units start stuck
 negative), ReLU / leaky 0.01 / leaky 0.1 / PReLU, trained with mini-batch SGD and Adam: loss,
 stuck-negative fraction, units revived and the fraction of (sample, unit) pairs with exactly
-zero gradient, from :func:`leaky_control.bridge.train.train`'s history.
+zero gradient, from :func:`leaky_control.bridge.training.train`'s history.
 
 Run ``python simulations/dying_relu.py --out results`` (add ``--quick`` for a fast smoke run).
 Writes ``dying_relu_neuron.png/.csv`` and ``dying_relu_network.png/.csv`` into ``--out``.
@@ -26,7 +26,7 @@ import numpy as np
 
 from leaky_control.activations import prelu, prelu_backward
 from leaky_control.bridge.init import init_mlp
-from leaky_control.bridge.train import train
+from leaky_control.bridge.training import train
 
 UNITS = (("relu", 0.0, False), ("leaky", 0.01, False), ("prelu", 0.01, True))
 NETS = (("relu", None), ("leaky", 0.01), ("leaky", 0.1), ("prelu", 0.01))

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MODULES = ["mlp", "init", "train", "stats", "flows", "regions"]
+MODULES = ["mlp", "init", "training", "stats", "flows", "regions"]
 
 
 def _public(mod):
@@ -43,8 +43,8 @@ def test_docstrings_document_every_parameter(modname):
 def test_nothing_compiles_at_import_and_cache_is_reused():
     code = (
         "import numpy as np\n"
-        "from leaky_control.bridge import mlp, train\n"
-        "assert not mlp._loss_grad_kernel.signatures and not train._epoch_kernel.signatures\n"
+        "from leaky_control.bridge import mlp, training\n"
+        "assert not mlp._loss_grad_kernel.signatures and not training._epoch_kernel.signatures\n"
         "from leaky_control.bridge.init import init_mlp\n"
         "net = init_mlp([2, 3, 1], rng=0)\n"
         "net.loss_and_grads(np.ones((4, 2)), np.ones((4, 1)))\n"

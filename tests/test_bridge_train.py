@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from leaky_control.bridge.init import init_mlp
-from leaky_control.bridge.train import TrainingDiverged, train
+from leaky_control.bridge.training import TrainingDiverged, train
 
 
 def _data(n=96, d=3, seed=0):

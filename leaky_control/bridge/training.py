@@ -264,9 +264,9 @@ def train(
         When a mini-batch loss (or the end-of-epoch loss) is not finite, training stops before
         applying that step (if an update already made a parameter non-finite, the parameters go
         back to the end of the previous epoch). ``history.mlp`` is that last finite state and the
-        history rows end with the last completed epoch. ``"stop"`` returns the history with ``success=False`` and a
-        ``message`` naming the epoch; ``"raise"`` raises :class:`TrainingDiverged` with that
-        message.
+        history rows end with the last completed epoch. ``"stop"`` returns the history with
+        ``success=False`` and a ``message`` naming the epoch; ``"raise"`` raises
+        :class:`TrainingDiverged` with that message.
 
     track : bool, default True
         Record the unit statistics after every epoch (one extra forward and backward pass over
