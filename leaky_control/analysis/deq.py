@@ -89,8 +89,12 @@ class DEQCertificate:
         L = self.factor
         if initial_step == 0.0 or L == 0.0:
             return 1
-        ratio = tol * (1.0 - L) / (self.output_lipschitz * initial_step)
-        return max(1, math.ceil(math.log(ratio) / math.log(L)))
+        denom = self.output_lipschitz * initial_step
+        ratio = tol * (1.0 - L) / denom if denom > 0.0 else math.inf
+        if not ratio < 1.0:
+            return 1  # one step already certifies tol (also a zero output Lipschitz constant)
+        # ratio may underflow to 0 for huge steps; the smallest positive float keeps log finite
+        return max(1, math.ceil(math.log(max(ratio, 5e-324)) / math.log(L)))
 
 
 @dataclass(frozen=True, eq=False)
