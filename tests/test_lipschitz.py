@@ -473,11 +473,12 @@ def test_lower_bound_witness_is_a_real_slope(sizes):
     assert again.value == res.value
 
 
-def test_lower_bound_finds_the_exact_constant_on_small_net():
-    ws, bs = random_net(4, [2, 5, 1])
+@pytest.mark.parametrize("p", [1, 2, np.inf])
+def test_lower_bound_finds_the_exact_constant_on_small_net(p):
+    ws, bs = random_net(4, [2, 5, 2])
     a = 0.1
-    exact = lipschitz_bound(ws, bs, a, "exact-regions").value
-    low = lipschitz_lower_bound(ws, bs, a, seed=0).value
+    exact = lipschitz_bound(ws, bs, a, "exact-regions", p=p).value
+    low = lipschitz_lower_bound(ws, bs, a, seed=0, p=p).value
     assert low <= exact * (1 + 1e-12)
     assert low == pytest.approx(exact, rel=1e-9)
 
