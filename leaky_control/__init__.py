@@ -19,5 +19,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "metrics": ("step_info", "coasting_fraction"),
     "analysis": ("contraction_rate", "circle_criterion", "popov_criterion", "log_norm",
                  "deq_solve", "lipschitz_bound", "lipschitz_lower_bound", "certified_radius"),
-    "bridge": ("MLP", "init_mlp", "train", "kaiming_std", "kaiming_normal"),
+    "bridge": ("MLP", "init_mlp", "train", "kaiming_std", "kaiming_normal", "count_linear_regions"),
 })

@@ -6,7 +6,7 @@ from .._lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "mlp": ("ACTIVATIONS", "MLP"),
     "init": ("init_mlp", "kaiming_normal", "kaiming_std"),
-    "train": ("OPTIMIZERS", "TrainHistory", "TrainingDiverged", "train"),
+    "training": ("OPTIMIZERS", "TrainHistory", "TrainingDiverged", "train"),
     "stats": ("gradient_statistics", "input_output_jacobian", "is_dead_at", "jacobian_spectrum",
               "measure_second_moments", "propagate_second_moments", "relu_dead_probability",
               "second_moment_factor"),
