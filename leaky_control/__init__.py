@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "controllers": ("LeakyP", "LeakyPI", "LeakyPD", "LeakyPID", "LeakyStateFeedback"),
     "plants": ("as_plant", "rhs", "LinearPlant", "CruiseControl", "MassSpringDamper", "DCMotor",
                "Pendulum", "FirstOrderLag", "NumbaPlant"),
-    "simulate": ("simulate", "step_response", "closed_loop_nlsys"),
+    "simulation": ("simulate", "step_response", "closed_loop_nlsys"),
     "integrators": ("RK4", "Euler"),
     "metrics": ("step_info", "coasting_fraction"),
     "analysis": ("contraction_rate", "circle_criterion", "popov_criterion", "log_norm",
