@@ -7,13 +7,15 @@ a real :class:`control.TimeResponseData` (signals first, time last) so ``.plot()
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import control as ct
 import numpy as np
 
 from ._validate import as_finite_array, check_finite_scalar
-from .integrators import RK4, Euler, fixed_kernel
+from .integrators import RK4, Dopri5, Euler, fixed_kernel
+from .integrators.dopri5 import dopri5_kernel, signal_stops
 from .plants import as_plant
 
 __all__ = ["closed_loop_nlsys", "simulate", "step_response"]
@@ -136,8 +138,9 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         Plant initial state (default zeros).
     params : dict, optional
         Overrides of controller or plant parameters by name (e.g. ``{"negative_slope": 0}``).
-    solver : RK4 or Euler, optional
+    solver : RK4, Euler or Dopri5, optional
         Integration method; default ``RK4()`` with a step chosen from the loop's fastest mode.
+        ``Dopri5(rtol=..., atol=...)`` chooses its steps by error control.
     controller_state : array_like, optional
         Initial controller states (integrator, derivative filter); default zeros.
 
@@ -169,20 +172,27 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
 
     if solver is None:
         solver = RK4()
-    if not isinstance(solver, RK4 | Euler):
-        raise TypeError(f"solver must be RK4(...) or Euler(...), got {solver!r}")
-    max_step = solver.max_step if solver.max_step is not None else _default_max_step(
-        plant, controller, x0, t)
+    if not isinstance(solver, RK4 | Euler | Dopri5):
+        raise TypeError(f"solver must be RK4(...), Euler(...) or Dopri5(...), got {solver!r}")
+    adaptive = isinstance(solver, Dopri5)
+    max_step = math.nan if adaptive else solver.max_step if solver.max_step is not None else \
+        _default_max_step(plant, controller, x0, t)
 
     T = t.size
     out_x = np.empty((T, n + nc))
     out_y = np.empty((T, p))
     out_u = np.empty((T, m))
     out_uraw = np.empty((T, m))
-    info = np.zeros(3)
-    fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
-                   np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
-                   int(solver.substeps), out_x, out_y, out_u, out_uraw, info)
+    info = np.zeros(5)
+    if adaptive:
+        # steps end where a signal's slope changes: see integrators/dopri5.py
+        dopri5_kernel(user_f is not None)(user_f if user_f is not None else 0, t, r, d,
+                      np.concatenate([x0, xc0]), pint, ppar, cint, cpar, signal_stops(t, r, d),
+                      solver._options(), out_x, out_y, out_u, out_uraw, info)
+    else:
+        fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
+                       np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
+                       int(solver.substeps), out_x, out_y, out_u, out_uraw, info[:3])
 
     lo, hi = plant.actuator_limits()
     u_applied = np.clip(out_u, lo, hi)
@@ -190,6 +200,13 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     message = "simulation completed" if success else (
         f"state became non-finite or diverged (|x| > 1e150) at t = {info[1]:.6g}; "
         "samples after that are NaN")
+    if info[0] == 2:
+        message = (f"step size underflow at t = {info[1]:.6g}: the error estimate asked for a "
+                   f"step below dtmin = {solver.dtmin:g} (or 16 ulps of t); samples after that "
+                   "are NaN")
+    elif info[0] == 3:
+        message = (f"max_steps = {solver.max_steps} steps reached at t = {info[1]:.6g} of "
+                   f"{t[-1]:.6g}; samples after that are NaN")
     sig = [out_y.T, u_applied.T, out_uraw.T]
     ylab = list(plant.output_labels)
     ulab = ["u"] if m == 1 else [f"u[{i}]" for i in range(m)]
@@ -210,6 +227,9 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     )
     resp.stats = {"nsteps": int(info[2]), "nfev": int(info[2]) * (4 if isinstance(solver, RK4) else 1),
                   "max_step": float(max_step), "failure_time": float(info[1])}
+    if adaptive:
+        resp.stats = {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
+                      "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
     resp.controller = controller
     resp.plant = plant
     return resp

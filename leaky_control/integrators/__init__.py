@@ -4,7 +4,8 @@ Nothing here imports the plant or controller classes; models reach the kernels a
 codes plus float64 arrays (:mod:`.models`).
 """
 
+from .dopri5 import dopri5_kernel
 from .fixed import fixed_kernel
-from .solvers import RK4, Euler
+from .solvers import RK4, Dopri5, Euler
 
-__all__ = ["RK4", "Euler", "fixed_kernel"]
+__all__ = ["RK4", "Dopri5", "Euler", "dopri5_kernel", "fixed_kernel"]
