@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validate import as_finite_array, check_finite_scalar
 from .integrators import RK4, Dopri5, Euler, fixed_kernel
-from .integrators.dopri5 import dopri5_kernel, signal_stops
+from .integrators.dopri5 import dopri5_kernel
 from .plants import as_plant
 
 __all__ = ["closed_loop_nlsys", "simulate", "step_response"]
@@ -185,10 +185,9 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     out_uraw = np.empty((T, m))
     info = np.zeros(5)
     if adaptive:
-        # steps end where a signal's slope changes: see integrators/dopri5.py
         dopri5_kernel(user_f is not None)(user_f if user_f is not None else 0, t, r, d,
-                      np.concatenate([x0, xc0]), pint, ppar, cint, cpar, signal_stops(t, r, d),
-                      solver._options(), out_x, out_y, out_u, out_uraw, info)
+                      np.concatenate([x0, xc0]), pint, ppar, cint, cpar, solver._options(),
+                      out_x, out_y, out_u, out_uraw, info)
     else:
         fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
                        np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),

@@ -11,6 +11,7 @@ from numbers import Real
 import numpy as np
 
 from .._validate import check_finite_scalar
+from .dopri5 import STOP_REL
 from .fixed import METHOD_EULER, METHOD_RK4
 
 __all__ = ["RK4", "Dopri5", "Euler"]
@@ -110,6 +111,7 @@ class Dopri5:
             check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
 
     def _options(self):
-        """The kernel's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step]``."""
+        """The kernel's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
+        stop_rel]`` (``first_step`` 0: automatic; ``stop_rel``: see ``signal_stops``)."""
         return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
-                         0.0 if self.first_step is None else self.first_step])
+                         0.0 if self.first_step is None else self.first_step, STOP_REL])

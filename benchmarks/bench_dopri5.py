@@ -1,0 +1,141 @@
+"""Adaptive Dormand-Prince benchmark (issue 3): one trajectory of the reference problem.
+
+Reference problem: the cruise-control PI loop (negative_slope 0.1, kp 0.5, ki 0.1, anti-windup,
+20 -> 25 m/s, the example's 4 degree hill at t = 5 s), 0-30 s, 3001 output points. Side by
+side in one run, medians:
+
+- ``lc.simulate(..., solver=lc.Dopri5(rtol=1e-6, atol=1e-9))`` (whole call) and its kernel alone;
+- ``control.input_output_response`` on ``closed_loop_nlsys`` (python-control's defaults, as a
+  user would call it, and at rtol 1e-6);
+- ``scipy.integrate.solve_ivp(RK45, rtol=1e-6, atol=1e-9)`` with a plain Python right-hand side
+  (the same equations written out with ``math``; the hill by ``numpy.interp`` on the output
+  times);
+- numbalsoda's LSODA when it is installed (optional, needs a Fortran compiler to build).
+
+Each row reports the relative error of v(30 s) against ``solve_ivp(DOP853, rtol=1e-12,
+atol=1e-14)`` on the plain right-hand side.
+
+Run: ``python benchmarks/bench_dopri5.py``
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+import scipy.integrate
+
+
+def median_time(fn, reps):
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def problem():
+    import leaky_control as lc
+
+    t = np.linspace(0.0, 30.0, 3001)
+    deg = math.pi / 180
+    theta = np.where(t <= 5, 0.0, np.where(t <= 6, 4 * deg * (t - 5), 4 * deg))
+    plant = lc.CruiseControl()
+    ctrl = lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0.0, u_max=1.0, kaw=0.2)
+    return lc, plant, ctrl, t, theta
+
+
+def plain_rhs(plant, ctrl, t, theta):
+    """The closed loop written out in plain Python (floats and math), parameters from the
+    package's own packing so the equations are the same."""
+    _, ppar, _ = plant._pack()
+    mass, g, cr, cd, rho, area, alpha, tm, wm, beta = (float(v) for v in ppar[:10])
+    kp, ki, a, kaw = ctrl.kp, ctrl.ki, ctrl.negative_slope, ctrl.effective_kaw
+    lo, hi = ctrl.u_min, ctrl.u_max
+
+    def f(tt, x):
+        v, z = x
+        e = 25.0 - v
+        uraw = kp * (e if e >= 0.0 else a * e) + ki * z
+        u = min(max(uraw, lo), hi)
+        thr = min(max(u, 0.0), 1.0)
+        torque = max(tm * (1.0 - beta * (alpha * v / wm - 1.0) ** 2), 0.0)
+        th = float(np.interp(tt, t, theta))
+        fd = mass * g * math.sin(th) + mass * g * cr * math.copysign(1.0, v) \
+            + 0.5 * rho * cd * area * abs(v) * v
+        return [(alpha * torque * thr - fd) / mass, e + kaw / ki * (u - uraw)]
+
+    return f
+
+
+def main():
+    load = os.getloadavg()
+    lc, plant, ctrl, t, theta = problem()
+    f = plain_rhs(plant, ctrl, t, theta)
+    x0 = [20.0, 0.0]
+    ref = scipy.integrate.solve_ivp(f, (0.0, 30.0), x0, method="DOP853", rtol=1e-12,
+                                    atol=1e-14).y[0, -1]
+    rows = []
+
+    def rel(v):
+        return abs(v - ref) / abs(ref)
+
+    solver = lc.Dopri5(rtol=1e-6, atol=1e-9)
+    run = lambda: lc.simulate(plant, ctrl, t, reference=25.0, disturbance=theta,  # noqa: E731
+                              initial_state=[20.0], solver=solver)
+    resp = run()
+    rows.append(("lc.simulate Dopri5 rtol 1e-6", median_time(run, 200),
+                 rel(resp.outputs[0][-1]), resp.stats))
+
+    from leaky_control.integrators import dopri5_kernel
+    pint, ppar, _ = plant._pack()
+    cint, cpar = ctrl._pack(plant)
+    r = np.full((1, t.size), 25.0)
+    d = theta.reshape(1, -1).copy()
+    outs = [np.empty((t.size, k)) for k in (2, 1, 1, 1)]
+    info = np.zeros(5)
+    opts = solver._options()
+    k = dopri5_kernel()
+    X0 = np.array(x0)
+    krun = lambda: k(0, t, r, d, X0, pint, ppar, cint, cpar, opts, *outs, info)  # noqa: E731
+    krun()
+    rows.append(("Dopri5 kernel alone", median_time(krun, 500), rel(outs[0][-1, 0]), None))
+
+    import control as ct
+
+    sys_ = lc.closed_loop_nlsys(plant, ctrl)
+    U = np.vstack([np.full_like(t, 25.0), theta])
+    for label, kw in (("control.input_output_response (defaults)", {}),
+                      ("control.input_output_response rtol 1e-6",
+                       {"solve_ivp_kwargs": {"rtol": 1e-6, "atol": 1e-9}})):
+        prun = lambda kw=kw: ct.input_output_response(sys_, t, U, x0, **kw)  # noqa: E731
+        pr = prun()
+        rows.append((label, median_time(prun, 3), rel(pr.outputs[0][-1]), None))
+
+    srun = lambda: scipy.integrate.solve_ivp(f, (0.0, 30.0), x0, method="RK45", rtol=1e-6,  # noqa: E731
+                                             atol=1e-9, t_eval=t)
+    sr = srun()
+    rows.append(("solve_ivp RK45 rtol 1e-6, Python RHS", median_time(srun, 5), rel(sr.y[0, -1]),
+                 {"nfev": sr.nfev}))
+
+    try:
+        import numbalsoda  # noqa: F401
+    except ImportError:
+        rows.append(("numbalsoda LSODA", math.nan, math.nan, "not installed: not measured"))
+
+    base = rows[0][1]
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores); "
+          f"end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"reference v(30) = {ref:.12f} (DOP853 rtol 1e-12)")
+    print(f"| variant | median ms | vs Dopri5 simulate | rel. error v(30) | notes |")
+    print("|---|---|---|---|---|")
+    for label, tm, err, note in rows:
+        print(f"| {label} | {tm * 1e3:.3f} | {tm / base:.1f}x | {err:.2e} | {note or ''} |")
+
+
+if __name__ == "__main__":
+    main()
