@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "activations": ("relu", "leaky_relu", "leaky_relu_grad", "leaky_relu_inverse",
                     "leaky_relu_logabsdet", "prelu", "prelu_backward"),
-    "controllers": ("LeakyP", "LeakyPI", "LeakyPD", "LeakyPID", "LeakyStateFeedback"),
+    "controllers": ("AdaptivePReLU", "LeakyP", "LeakyPI", "LeakyPD", "LeakyPID", "LeakyStateFeedback"),
     "plants": ("as_plant", "rhs", "LinearPlant", "CruiseControl", "MassSpringDamper", "DCMotor",
                "Pendulum", "FirstOrderLag", "NumbaPlant"),
     "simulation": ("simulate", "step_response", "closed_loop_nlsys"),

@@ -101,8 +101,9 @@ def _default_max_step(plant, controller, x0, t):
         m = plant.ninputs
         Jx, Ju, Cx = plant.jacobian(x0, np.zeros(m), np.zeros(plant.ndisturbances))
         rates = [np.max(np.abs(np.linalg.eigvals(Jx)))] if Jx.size else [0.0]
-        a = controller.negative_slope
-        for s in (a, 1.0):
+        # an adaptive slope can take any value in its bounds; a fixed one stays at a
+        slopes = getattr(controller, "slope_bounds", (controller.negative_slope, 1.0))
+        for s in slopes:
             if hasattr(controller, "K"):
                 Jcl = Jx - s * Ju @ controller.K
             else:
@@ -127,7 +128,7 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     ----------
     plant : Plant, control.StateSpace, control.TransferFunction or (A, B, C, D)
         See :func:`leaky_control.plants.as_plant`.
-    controller : LeakyP, LeakyPI, LeakyPD, LeakyPID or LeakyStateFeedback
+    controller : LeakyP, LeakyPI, LeakyPD, LeakyPID, AdaptivePReLU or LeakyStateFeedback
     timepts : array_like or float
         Strictly increasing output times, or a final time (1001 points from 0).
     reference : float or array_like, default 0.0
@@ -142,7 +143,8 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         Integration method; default ``RK4()`` with a step chosen from the loop's fastest mode.
         ``Dopri5(rtol=..., atol=...)`` chooses its steps by error control.
     controller_state : array_like, optional
-        Initial controller states (integrator, derivative filter); default zeros.
+        Initial controller states (integrator, derivative filter, adaptive slope); default
+        zeros, except an adaptive slope, which starts at the controller's ``a0``.
 
     Returns
     -------
@@ -165,7 +167,8 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
 
     x0 = np.zeros(n) if initial_state is None else as_finite_array(
         "initial_state", np.atleast_1d(initial_state), shape=(n,))
-    xc0 = np.zeros(nc) if controller_state is None else as_finite_array(
+    xc0 = np.array(getattr(controller, "initial_state", np.zeros(nc)), dtype=float) \
+        if controller_state is None else as_finite_array(
         "controller_state", np.atleast_1d(controller_state), shape=(nc,))
     r = _signal("reference", reference, 1, t)
     d = _signal("disturbance", disturbance, max(q, 1), t)

@@ -32,6 +32,12 @@ Controller codes (``cint[0]``):
 ``CTRL_STATEFB``
     ``cint = [code, n, m, sampled]``; ``cpar = [a, umin, umax, dt, K (m*n), kr (m)]``;
     ``u_i = sat(phi_a(kr_i r - (K x)_i))``.
+``CTRL_ADAPTIVE``
+    ``cint = [code, iz, ia]``; ``iz`` indexes the integrator (-1 when ``ki = 0``), ``ia`` the
+    slope state ``a``; ``cpar = [kp, ki, gamma, s, umin, umax, kaw]`` with ``s`` the sign of the
+    plant's input gain. ``u = sat(kp phi_clip(a)(e) + ki z)``,
+    ``a' = gamma s kp e min(0, e)`` while ``u`` is not saturated, 0 otherwise, and 0 when ``a``
+    sits on a bound of ``[0, 1]`` and the law pushes outward. Continuous time only.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ PLANT_USER = 3
 
 CTRL_PID = 0
 CTRL_STATEFB = 1
+CTRL_ADAPTIVE = 2
 
 SHAPE_ERROR = 0
 SHAPE_OUTPUT = 1
@@ -225,6 +232,15 @@ def ctrl_output(cint, cpar, X, n, y, r, uraw, u):
         ed = (e - X[n + ifl]) / cpar[7] if ifl >= 0 else 0.0
         uraw[0] = _pid_law(cint, cpar, e, z, ed)
         u[0] = _clip(uraw[0], cpar[4], cpar[5])
+    elif code == CTRL_ADAPTIVE:
+        iz, ia = cint[1], cint[2]
+        e = r[0] - y[0]
+        z = X[n + iz] if iz >= 0 else 0.0
+        # an RK4 stage may step a hair past a bound before the projection stops it; the law
+        # itself never uses a slope outside [0, 1]
+        a = _clip(X[n + ia], 0.0, 1.0)
+        uraw[0] = cpar[0] * leaky_relu_scalar(e, a) + cpar[1] * z
+        u[0] = _clip(uraw[0], cpar[4], cpar[5])
     else:
         nk, m = cint[1], cint[2]
         a, lo, hi = cpar[0], cpar[1], cpar[2]
@@ -251,6 +267,25 @@ def ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX):
             dX[n + iz] = e + aw
         if ifl >= 0:
             dX[n + ifl] = (e - X[n + ifl]) / cpar[7]
+    elif cint[0] == CTRL_ADAPTIVE:
+        iz, ia = cint[1], cint[2]
+        e = r[0] - y[0]
+        kp, ki, kaw = cpar[0], cpar[1], cpar[6]
+        if iz >= 0:
+            aw = kaw / ki * (u[0] - uraw[0]) if ki != 0.0 else 0.0
+            dX[n + iz] = e + aw
+        dX[n + ia] = _adaptive_slope_rate(kp, cpar[2], cpar[3], e, X[n + ia], u[0], uraw[0])
+
+
+@njit
+def _adaptive_slope_rate(kp, gamma, sgn, e, a, u, uraw):
+    """MIT rule for the slope with projection onto [0, 1] (derivation in AdaptivePReLU)."""
+    if u != uraw:
+        return 0.0  # saturated: the applied input does not depend on a, so no gradient
+    rate = gamma * sgn * kp * e * min(0.0, e)
+    if (a >= 1.0 and rate > 0.0) or (a <= 0.0 and rate < 0.0):
+        return 0.0
+    return rate
 
 
 @njit
@@ -279,6 +314,8 @@ def ctrl_dims(cint):
     if cint[0] == CTRL_PID:
         nc = (1 if cint[2] >= 0 else 0) + (1 if cint[3] >= 0 else 0)
         return nc, 1, cint[4]
+    if cint[0] == CTRL_ADAPTIVE:
+        return (1 if cint[1] >= 0 else 0) + 1, 1, 0
     return 0, cint[2], cint[3]
 
 
@@ -287,10 +324,13 @@ def ctrl_dt(cint, cpar):
     """Sample time of a sampled controller (0 when continuous)."""
     if cint[0] == CTRL_PID:
         return cpar[8] if cint[4] else 0.0
+    if cint[0] == CTRL_ADAPTIVE:
+        return 0.0
     return cpar[3] if cint[3] else 0.0
 
 
 __all__ = [
+    "CTRL_ADAPTIVE",
     "CTRL_PID",
     "CTRL_STATEFB",
     "PLANT_CRUISE",
