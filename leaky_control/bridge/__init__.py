@@ -12,4 +12,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
               "second_moment_factor"),
     "flows": ("LeakyFlowLayer", "ScaledLeaky", "collapse_batchnorm_leaky"),
     "regions": ("count_linear_regions", "linear_pieces"),
+    "corrective": ("Availability", "control_availability", "training_availability"),
 })
