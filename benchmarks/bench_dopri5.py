@@ -116,8 +116,10 @@ def main():
         pr = prun()
         rows.append((label, median_time(prun, 3), rel(pr.outputs[0][-1]), None))
 
-    srun = lambda: scipy.integrate.solve_ivp(f, (0.0, 30.0), x0, method="RK45", rtol=1e-6,  # noqa: E731
-                                             atol=1e-9, t_eval=t)
+    def srun():
+        return scipy.integrate.solve_ivp(f, (0.0, 30.0), x0, method="RK45", rtol=1e-6,
+                                         atol=1e-9, t_eval=t)
+
     sr = srun()
     rows.append(("solve_ivp RK45 rtol 1e-6, Python RHS", median_time(srun, 5), rel(sr.y[0, -1]),
                  {"nfev": sr.nfev}))
@@ -131,7 +133,7 @@ def main():
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores); "
           f"end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"reference v(30) = {ref:.12f} (DOP853 rtol 1e-12)")
-    print(f"| variant | median ms | vs Dopri5 simulate | rel. error v(30) | notes |")
+    print("| variant | median ms | vs Dopri5 simulate | rel. error v(30) | notes |")
     print("|---|---|---|---|---|")
     for label, tm, err, note in rows:
         print(f"| {label} | {tm * 1e3:.3f} | {tm / base:.1f}x | {err:.2e} | {note or ''} |")

@@ -102,8 +102,8 @@ class Dopri5:
         check_finite_scalar("dtmin", self.dtmin, low=0.0)
         if isinstance(self.dtmax, bool) or not isinstance(self.dtmax, Real) or \
                 math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
-            raise ValueError(
-                f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), got {self.dtmax!r}")
+            raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
+                             f"got {self.dtmax!r}")
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int | np.integer) or \
                 self.max_steps < 1:
             raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
