@@ -98,3 +98,20 @@ def test_bad_input_is_named(call, exc, match):
     resp = fake_loop(np.arange(3.0), np.ones(3), np.ones(3), np.ones(3))
     with pytest.raises(exc, match=match):
         call(resp)
+
+
+def test_side_by_side_script_runs_headless(tmp_path):
+    import csv
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "simulations" / "corrective_signal.py"
+    main = runpy.run_path(str(script))["main"]
+    assert main(["--out", str(tmp_path), "--final-time", "10", "--epochs", "2"]) == 0
+    assert (tmp_path / "corrective_signal.png").stat().st_size > 10_000
+    with open(tmp_path / "corrective_signal.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 9
+    # a nonzero leak keeps every derivative nonzero: availability exactly 1
+    leaky = [r for r in rows if r["side"] == "training" and r["run"].startswith("leaky")]
+    assert float(leaky[0]["availability"]) == 1.0
