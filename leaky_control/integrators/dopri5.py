@@ -37,6 +37,7 @@ import math
 import numpy as np
 from numba import njit, types
 
+from ._cache import cached_kernel
 from .fixed import DIVERGENCE_BOUND, _fill_nan
 from .fixed import _record as _record_call
 from .loop import all_finite, interp_signals, loop_deriv
@@ -442,8 +443,8 @@ def dopri5_kernel(user=False):
         Both come from the same Python function, so they integrate the same equations.
     """
     if user not in _KERNELS:
-        _KERNELS[user] = (njit(DOPRI5_SIG, cache=True) if user else njit(cache=True))(
-            _simulate_dopri5)
+        _KERNELS[user] = cached_kernel((njit(DOPRI5_SIG, cache=True) if user else njit(cache=True))(
+            _simulate_dopri5))
     return _KERNELS[user]
 
 

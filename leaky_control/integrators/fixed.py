@@ -12,6 +12,7 @@ import math
 import numpy as np
 from numba import njit, types
 
+from ._cache import cached_kernel
 from .loop import all_finite, interp_signals, loop_deriv
 from .models import USER_RHS_TYPE, ctrl_dims, ctrl_dt, ctrl_output, ctrl_sample, plant_dims
 
@@ -178,5 +179,6 @@ def fixed_kernel(user=False):
         Both come from the same Python function, so they integrate the same equations.
     """
     if user not in _KERNELS:
-        _KERNELS[user] = (njit(FIXED_SIG, cache=True) if user else njit(cache=True))(_simulate_fixed)
+        _KERNELS[user] = cached_kernel(
+            (njit(FIXED_SIG, cache=True) if user else njit(cache=True))(_simulate_fixed))
     return _KERNELS[user]

@@ -1,0 +1,67 @@
+"""Keep numba's disk cache honest about the kernels' callees.
+
+numba invalidates a cached function only when its *own* source file changes. The kernels
+compile the model functions of ``models.py``, ``loop.py`` and ``mlp_model.py`` (and the
+activations) into themselves, so an edit there, or an upgrade that changes only those files,
+would leave a stale kernel in the cache that silently runs the old models (seen: a new
+controller code fell through to another controller's branch). Every kernel therefore checks a
+digest of all the sources it is compiled from and drops its cache files when it changed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+SOURCES = sorted(_HERE.glob("*.py")) + [_HERE.parent / "activations.py"]
+
+
+def sources_digest():
+    """SHA-256 over every source a kernel is compiled from."""
+    h = hashlib.sha256()
+    for p in SOURCES:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def cached_kernel(dispatcher):
+    """Return ``dispatcher`` after removing its disk cache if the kernel sources changed.
+
+    Parameters
+    ----------
+    dispatcher : numba.core.registry.CPUDispatcher
+        A ``cache=True`` kernel, not yet compiled in this process.
+
+    Returns
+    -------
+    numba.core.registry.CPUDispatcher
+    """
+    impl = dispatcher._cache._impl
+    path = impl.locator.get_cache_path()
+    prefix = impl.filename_base.split("-")[0]  # "<module>.<qualname>" without the line number
+    stamp = os.path.join(path, prefix + ".sources")
+    digest = sources_digest()
+    try:
+        with open(stamp) as fh:
+            current = fh.read().strip() == digest
+    except OSError:
+        current = False
+    if not current:
+        for f in glob.glob(os.path.join(glob.escape(path), glob.escape(prefix) + "-*.nb[ic]")):
+            try:
+                os.remove(f)
+            except OSError:
+                pass  # another process removed it, or the folder is read-only: numba recompiles
+        try:
+            os.makedirs(path, exist_ok=True)
+            tmp = f"{stamp}.{os.getpid()}"
+            with open(tmp, "w") as fh:
+                fh.write(digest)
+            os.replace(tmp, stamp)
+        except OSError:
+            pass
+    return dispatcher
