@@ -14,6 +14,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "controllers": ("AdaptivePReLU", "LeakyP", "LeakyPI", "LeakyPD", "LeakyPID", "LeakyStateFeedback"),
     "plants": ("as_plant", "rhs", "LinearPlant", "CruiseControl", "MassSpringDamper", "DCMotor",
                "Pendulum", "FirstOrderLag", "NumbaPlant"),
+    "mlp_controller": ("LeakyMLP",),
     "simulation": ("simulate", "step_response", "closed_loop_nlsys"),
     "integrators": ("RK4", "Euler", "Dopri5"),
     "metrics": ("step_info", "coasting_fraction"),

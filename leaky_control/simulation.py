@@ -93,6 +93,15 @@ def _check_feedthrough(plant):
         )
 
 
+def _feedback_gain(plant, controller, Cx):
+    """The controller's linear gain from plant state to input at slope 1 (``u ~ -G x``)."""
+    if hasattr(controller, "linear_gain"):
+        return controller.linear_gain(plant)
+    if hasattr(controller, "K"):
+        return controller.K
+    return controller.kp * Cx
+
+
 def _default_max_step(plant, controller, x0, t):
     """A step that resolves the fastest closed-loop mode: 0.2 / (spectral radius of the loop's
     Jacobian at the initial point, over both slopes a and 1), capped by the output spacing."""
@@ -104,10 +113,7 @@ def _default_max_step(plant, controller, x0, t):
         # an adaptive slope can take any value in its bounds; a fixed one stays at a
         slopes = getattr(controller, "slope_bounds", (controller.negative_slope, 1.0))
         for s in slopes:
-            if hasattr(controller, "K"):
-                Jcl = Jx - s * Ju @ controller.K
-            else:
-                Jcl = Jx - s * controller.kp * Ju @ Cx
+            Jcl = Jx - s * Ju @ _feedback_gain(plant, controller, Cx)
             rates.append(np.max(np.abs(np.linalg.eigvals(Jcl))))
         if getattr(controller, "has_derivative", False):
             rates.append(1.0 / controller.effective_tau_d)
@@ -269,7 +275,7 @@ def _default_final_time(plant, controller):
     try:
         x0 = np.zeros(plant.nstates)
         Jx, Ju, Cx = plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
-        Jcl = Jx - Ju @ controller.K if hasattr(controller, "K") else Jx - controller.kp * Ju @ Cx
+        Jcl = Jx - Ju @ _feedback_gain(plant, controller, Cx)
         re = -np.real(np.linalg.eigvals(Jcl))
         re = re[re > 1e-9]
         if getattr(controller, "has_integrator", False) and controller.kp != 0:
@@ -305,7 +311,7 @@ def closed_loop_nlsys(plant, controller, name="closed_loop"):
     m = plant.ninputs
     uin = psys.input_labels[:m]
     din = psys.input_labels[m:]
-    if hasattr(controller, "K"):
+    if hasattr(controller, "K") or getattr(controller, "reads_state", False):
         csys = controller.to_nlsys(plant, name="ctrl")
         n = plant.nstates
         sx = [f"s{j}" for j in range(n)]

@@ -29,6 +29,8 @@ Controller codes (``cint[0]``):
     ``cint = [code, shape, iz, if_, sampled]``; ``iz``/``if_`` index the integrator and
     derivative-filter states in the controller state vector (-1 when absent);
     ``cpar = [kp, ki, kd, a, umin, umax, kaw, tau_d, dt]``.
+``CTRL_MLP``
+    A Leaky-ReLU network as state feedback; layout in :mod:`.mlp_model`.
 ``CTRL_STATEFB``
     ``cint = [code, n, m, sampled]``; ``cpar = [a, umin, umax, dt, K (m*n), kr (m)]``;
     ``u_i = sat(phi_a(kr_i r - (K x)_i))``.
@@ -48,6 +50,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from ..activations import leaky_relu_scalar
+from .mlp_model import CTRL_MLP, mlp_output
 
 PLANT_LINEAR = 0
 PLANT_CRUISE = 1
@@ -241,6 +244,8 @@ def ctrl_output(cint, cpar, X, n, y, r, uraw, u):
         a = _clip(X[n + ia], 0.0, 1.0)
         uraw[0] = cpar[0] * leaky_relu_scalar(e, a) + cpar[1] * z
         u[0] = _clip(uraw[0], cpar[4], cpar[5])
+    elif code == CTRL_MLP:
+        mlp_output(cint, cpar, X, n, r, uraw, u)
     else:
         nk, m = cint[1], cint[2]
         a, lo, hi = cpar[0], cpar[1], cpar[2]
@@ -331,6 +336,7 @@ def ctrl_dt(cint, cpar):
 
 __all__ = [
     "CTRL_ADAPTIVE",
+    "CTRL_MLP",
     "CTRL_PID",
     "CTRL_STATEFB",
     "PLANT_CRUISE",

@@ -1,0 +1,204 @@
+"""A Leaky-ReLU network used as a state-feedback controller.
+
+``u = sat(W_L phi_a(... phi_a(W_1 z + b_1) ...) + b_L)`` with network input ``z = [x, r]`` (plant
+state, then the reference) or ``z = x``. The hidden layers are leaky with slope ``a`` in
+``[0, 1]``; the last layer is linear. The controller runs in the same cached numba kernel as the
+other controllers (its weights travel as data), and it reports its own Lipschitz constant from
+state to command through :func:`leaky_control.analysis.lipschitz_bound`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import control as ct
+import numpy as np
+
+from ._validate import as_finite_array, check_slope
+from .activations import leaky_relu
+from .controllers import _check_dt, _check_limits, _Controller
+from .integrators.mlp_model import CTRL_MLP
+
+__all__ = ["LeakyMLP"]
+
+
+@dataclass(frozen=True, eq=False)
+class LeakyMLP(_Controller):
+    """Leaky-ReLU network state-feedback controller.
+
+    Parameters
+    ----------
+    weights : sequence of array_like
+        ``weights[i]`` of shape ``(n_out, n_in)`` (PyTorch's convention); the first layer takes
+        ``n`` inputs (the plant states) or ``n + 1`` (states, then the reference).
+    biases : sequence of array_like
+        ``biases[i]`` of shape ``(n_out,)``.
+    negative_slope : float, default 0.01
+        Leak ``a`` of the hidden units, in ``[0, 1]``.
+    reference_input : bool, default False
+        Whether the network's last input is the reference ``r`` (after the ``n`` states).
+    u_min, u_max : float
+        Actuator limits applied to every output.
+    dt : float, optional
+        Sample time for a sampled controller (zero-order hold).
+    name : str
+    """
+
+    weights: tuple = ()
+    biases: tuple = ()
+    negative_slope: float = 0.01
+    reference_input: bool = False
+    u_min: float = -math.inf
+    u_max: float = math.inf
+    dt: float | None = None
+    name: str = "controller"
+
+    nstates = 0
+    state_labels = ()
+    reads_state = True
+
+    def __post_init__(self):
+        if len(self.weights) < 1 or len(self.weights) != len(self.biases):
+            raise ValueError(
+                f"weights and biases must be non-empty sequences of equal length, got "
+                f"{len(self.weights)} and {len(self.biases)}"
+            )
+        ws, bs = [], []
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            w = as_finite_array(f"weights[{i}]", w, ndim=2)
+            b = as_finite_array(f"biases[{i}]", np.atleast_1d(b), ndim=1)
+            if b.size != w.shape[0]:
+                raise ValueError(f"biases[{i}] must have {w.shape[0]} entries, got {b.size}")
+            if i and w.shape[1] != ws[-1].shape[0]:
+                raise ValueError(
+                    f"weights[{i}] takes {w.shape[1]} inputs but layer {i - 1} has "
+                    f"{ws[-1].shape[0]} outputs"
+                )
+            ws.append(w)
+            bs.append(b)
+        object.__setattr__(self, "weights", tuple(ws))
+        object.__setattr__(self, "biases", tuple(bs))
+        check_slope(self.negative_slope)
+        if not isinstance(self.reference_input, bool | np.bool_):
+            raise TypeError(f"reference_input must be True or False, got {self.reference_input!r}")
+        if self.sizes[0] < 1 + int(self.reference_input):
+            raise ValueError("a network with reference_input=True needs at least 2 inputs")
+        _check_limits(self.u_min, self.u_max)
+        _check_dt(self.dt)
+
+    @property
+    def sizes(self):
+        """Layer widths, input first."""
+        return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
+
+    @property
+    def nstate_inputs(self):
+        """Number of network inputs that are plant states."""
+        return self.sizes[0] - int(self.reference_input)
+
+    def _state_inputs(self, plant):
+        n = plant.nstates
+        if self.nstate_inputs != n:
+            raise ValueError(
+                f"the network reads {self.nstate_inputs} state input(s) (reference_input="
+                f"{self.reference_input}), but the plant has {n} states"
+            )
+        if self.sizes[-1] != plant.ninputs:
+            raise ValueError(
+                f"the network has {self.sizes[-1]} outputs; the plant takes {plant.ninputs} inputs"
+            )
+        return n
+
+    def forward(self, x, r=0.0):
+        """The command before saturation for states ``x`` (shape ``(n,)`` or ``(batch, n)``).
+
+        Parameters
+        ----------
+        x : array_like
+            Plant states.
+        r : float or array_like
+            Reference, used when the network takes it as its last input.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        z = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.reference_input:
+            z = np.hstack([z, np.broadcast_to(np.asarray(r, dtype=float), (z.shape[0],))[:, None]])
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = z @ w.T + b
+            if i < len(self.weights) - 1:
+                z = leaky_relu(z, self.negative_slope)
+        return z if np.ndim(x) > 1 else z[0]
+
+    def linear_gain(self, plant):
+        """``-d u / d x`` with every hidden unit on its slope-1 side: the gain of the linear
+        controller the network equals at ``a = 1`` (used to pick a default step size)."""
+        n = self._state_inputs(plant)
+        J = self.weights[0][:, :n]
+        for w in self.weights[1:]:
+            J = w @ J
+        return -J
+
+    def lipschitz(self, method="lipsdp", **keywords):
+        """Lipschitz bound of the map from plant state to command (before saturation).
+
+        The reference column, if any, is dropped: it is constant along a comparison of two
+        states. Saturation can only lower the constant.
+
+        Parameters
+        ----------
+        method : str
+            Any method of :func:`leaky_control.analysis.lipschitz_bound`.
+        **keywords
+            Passed to it (``p``, ``solver``, ...).
+
+        Returns
+        -------
+        leaky_control.analysis.LipschitzBound
+        """
+        from .analysis.lipschitz import lipschitz_bound
+
+        ws = [self.weights[0][:, : self.nstate_inputs], *self.weights[1:]]
+        return lipschitz_bound(ws, list(self.biases), negative_slope=self.negative_slope,
+                               method=method, **keywords)
+
+    def _pack(self, plant):
+        self._state_inputs(plant)
+        sizes = self.sizes
+        L = len(self.weights)
+        maxw = max(sizes)
+        cint = np.array([CTRL_MLP, sizes[0], sizes[-1], int(self.sampled), L, maxw, *sizes],
+                        dtype=np.int64)
+        flat = [np.array([self.negative_slope, self.u_min, self.u_max, self.dt or 0.0])]
+        for w, b in zip(self.weights, self.biases, strict=True):
+            flat += [w.ravel(), b]
+        flat.append(np.zeros(2 * maxw))  # activation scratch used by the kernel
+        return cint, np.concatenate(flat)
+
+    def to_nlsys(self, plant=None, name=None):
+        """The controller as a static :class:`control.NonlinearIOSystem`: inputs ``r`` and the
+        plant states ``x[i]``, outputs ``u`` (saturated) and ``u_raw`` per channel.
+
+        Parameters
+        ----------
+        plant : Plant, optional
+            Checked against the network's inputs when given.
+        name : str, optional
+        """
+        if plant is not None:
+            self._state_inputs(plant)
+        n = self.nstate_inputs
+        m, lo, hi = self.sizes[-1], self.u_min, self.u_max
+
+        def output(t, x, inp, params):
+            uraw = np.atleast_1d(self.forward(inp[1:], inp[0]))
+            return np.concatenate([np.clip(uraw, lo, hi), uraw])
+
+        names = [f"u[{i}]" for i in range(m)] if m > 1 else ["u"]
+        raws = [f"u_raw[{i}]" for i in range(m)] if m > 1 else ["u_raw"]
+        return ct.nlsys(None, output, inputs=["r"] + [f"x[{i}]" for i in range(n)],
+                        outputs=names + raws, dt=0 if self.dt is None else self.dt,
+                        name=name or self.name)
