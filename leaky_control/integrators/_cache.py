@@ -65,3 +65,34 @@ def cached_kernel(dispatcher):
         except OSError:
             pass
     return dispatcher
+
+
+class KernelPair:
+    """The two dispatchers of one kernel body, built and cache-checked on first use.
+
+    ``kernel(False)`` is compiled lazily for built-in models, which pass the integer 0 in the
+    user-dynamics slot; ``kernel(True)`` is compiled eagerly for ``user_signature``, whose typed
+    function slot keeps the disk cache valid across processes for :func:`leaky_control.rhs`
+    dynamics. Both come from the same Python function, so they integrate the same equations.
+
+    Parameters
+    ----------
+    pyfunc : callable
+        The kernel body (a module-level Python function).
+    user_signature : numba signature
+        The signature with the ``FunctionType`` slot.
+    """
+
+    def __init__(self, pyfunc, user_signature):
+        self.pyfunc = pyfunc
+        self.user_signature = user_signature
+        self._dispatchers = {}
+
+    def __call__(self, user=False):
+        """The dispatcher for built-in models (``user=False``) or for user dynamics."""
+        from numba import njit
+
+        if user not in self._dispatchers:
+            jit = njit(self.user_signature, cache=True) if user else njit(cache=True)
+            self._dispatchers[user] = cached_kernel(jit(self.pyfunc))
+        return self._dispatchers[user]

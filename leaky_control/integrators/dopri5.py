@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit, types
 
-from ._cache import cached_kernel
+from ._cache import KernelPair
 from .fixed import DIVERGENCE_BOUND, _fill_nan
 from .fixed import _record as _record_call
 from .loop import all_finite, interp_signals, loop_deriv
@@ -429,23 +429,8 @@ def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, op
     info[4] = nreject
 
 
-_KERNELS = {}
-
-
-def dopri5_kernel(user=False):
-    """The Dormand-Prince kernel, compiled or loaded from the disk cache on first use.
-
-    Parameters
-    ----------
-    user : bool
-        False: the kernel for built-in models, called with the integer 0 in the user slot.
-        True: the kernel with a typed function slot for :func:`leaky_control.rhs` dynamics.
-        Both come from the same Python function, so they integrate the same equations.
-    """
-    if user not in _KERNELS:
-        _KERNELS[user] = cached_kernel((njit(DOPRI5_SIG, cache=True) if user else njit(cache=True))(
-            _simulate_dopri5))
-    return _KERNELS[user]
+#: ``dopri5_kernel(False)`` for built-in models, ``dopri5_kernel(True)`` for ``@rhs`` dynamics.
+dopri5_kernel = KernelPair(_simulate_dopri5, DOPRI5_SIG)
 
 
 def signal_stops(t, *signals, rel=STOP_REL):

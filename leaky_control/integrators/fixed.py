@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit, types
 
-from ._cache import cached_kernel
+from ._cache import KernelPair
 from .loop import all_finite, interp_signals, loop_deriv
 from .models import USER_RHS_TYPE, ctrl_dims, ctrl_dt, ctrl_output, ctrl_sample, plant_dims
 
@@ -165,20 +165,5 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
     info[2] = nsteps_total
 
 
-_KERNELS = {}
-
-
-def fixed_kernel(user=False):
-    """The fixed-step kernel, compiled or loaded from the disk cache on first use.
-
-    Parameters
-    ----------
-    user : bool
-        False: the kernel for built-in models, called with the integer 0 in the user slot.
-        True: the kernel with a typed function slot for :func:`leaky_control.rhs` dynamics.
-        Both come from the same Python function, so they integrate the same equations.
-    """
-    if user not in _KERNELS:
-        _KERNELS[user] = cached_kernel(
-            (njit(FIXED_SIG, cache=True) if user else njit(cache=True))(_simulate_fixed))
-    return _KERNELS[user]
+#: ``fixed_kernel(False)`` for built-in models, ``fixed_kernel(True)`` for ``@rhs`` dynamics.
+fixed_kernel = KernelPair(_simulate_fixed, FIXED_SIG)
