@@ -307,6 +307,37 @@ LeakyPD = _pid_subclass(
 )
 
 
+def static_feedback_nlsys(law, n, m, controller, name=None):
+    """A static state-feedback law as a :class:`control.NonlinearIOSystem`.
+
+    Parameters
+    ----------
+    law : callable
+        ``law(x, r) -> u_raw`` (m values) for plant states ``x`` and reference ``r``.
+    n, m : int
+        Numbers of plant states and of control inputs.
+    controller : object
+        Supplies ``u_min``, ``u_max``, ``dt`` and the default ``name``.
+    name : str, optional
+
+    Returns
+    -------
+    control.NonlinearIOSystem
+        Inputs ``r`` then ``x[i]``; outputs ``u`` (saturated) then ``u_raw`` per channel.
+    """
+    lo, hi = controller.u_min, controller.u_max
+
+    def output(t, x, inp, params):
+        uraw = np.atleast_1d(law(inp[1:], inp[0]))
+        return np.concatenate([np.clip(uraw, lo, hi), uraw])
+
+    names = [f"u[{i}]" for i in range(m)] if m > 1 else ["u"]
+    raws = [f"u_raw[{i}]" for i in range(m)] if m > 1 else ["u_raw"]
+    return ct.nlsys(None, output, inputs=["r"] + [f"x[{i}]" for i in range(n)],
+                    outputs=names + raws, dt=0 if controller.dt is None else controller.dt,
+                    name=name or controller.name)
+
+
 @dataclass(frozen=True, eq=False)
 class LeakyStateFeedback(_Controller):
     """Leaky-ReLU state feedback ``u_i = sat(phi_a(kr_i r - (K x)_i))``, one leak per channel.
@@ -399,17 +430,9 @@ class LeakyStateFeedback(_Controller):
         m, n = self.K.shape
         kr = self.feedforward(plant) if plant is not None else (
             np.zeros(m) if isinstance(self.kr, str) else self.kr)
-        K, a, lo, hi = self.K, self.negative_slope, self.u_min, self.u_max
-
-        def output(t, x, inp, params):
-            uraw = leaky_relu(kr * inp[0] - K @ inp[1:], a)
-            return np.concatenate([np.clip(uraw, lo, hi), uraw])
-
-        names = [f"u[{i}]" for i in range(m)] if m > 1 else ["u"]
-        raws = [f"u_raw[{i}]" for i in range(m)] if m > 1 else ["u_raw"]
-        return ct.nlsys(None, output, inputs=["r"] + [f"x[{i}]" for i in range(n)],
-                        outputs=names + raws, dt=0 if self.dt is None else self.dt,
-                        name=name or self.name)
+        K, a = self.K, self.negative_slope
+        return static_feedback_nlsys(lambda x, r: leaky_relu(kr * r - K @ x, a), n, m, self,
+                                     name)
 
 
 @dataclass(frozen=True)

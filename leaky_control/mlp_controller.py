@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import control as ct
 import numpy as np
 
 from ._validate import as_finite_array, check_slope
 from .activations import leaky_relu
-from .controllers import _check_dt, _check_limits, _Controller
+from .controllers import _check_dt, _check_limits, _Controller, static_feedback_nlsys
 from .integrators.mlp_model import CTRL_MLP
 
 __all__ = ["LeakyMLP"]
@@ -190,15 +189,4 @@ class LeakyMLP(_Controller):
         """
         if plant is not None:
             self._state_inputs(plant)
-        n = self.nstate_inputs
-        m, lo, hi = self.sizes[-1], self.u_min, self.u_max
-
-        def output(t, x, inp, params):
-            uraw = np.atleast_1d(self.forward(inp[1:], inp[0]))
-            return np.concatenate([np.clip(uraw, lo, hi), uraw])
-
-        names = [f"u[{i}]" for i in range(m)] if m > 1 else ["u"]
-        raws = [f"u_raw[{i}]" for i in range(m)] if m > 1 else ["u_raw"]
-        return ct.nlsys(None, output, inputs=["r"] + [f"x[{i}]" for i in range(n)],
-                        outputs=names + raws, dt=0 if self.dt is None else self.dt,
-                        name=name or self.name)
+        return static_feedback_nlsys(self.forward, self.nstate_inputs, self.sizes[-1], self, name)
