@@ -22,31 +22,13 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
-import time
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _reference import median_time, problem  # noqa: E402
 import scipy.integrate
-
-
-def median_time(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
-def problem():
-    import leaky_control as lc
-
-    t = np.linspace(0.0, 30.0, 3001)
-    deg = math.pi / 180
-    theta = np.where(t <= 5, 0.0, np.where(t <= 6, 4 * deg * (t - 5), 4 * deg))
-    plant = lc.CruiseControl()
-    ctrl = lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0.0, u_max=1.0, kaw=0.2)
-    return lc, plant, ctrl, t, theta
 
 
 def plain_rhs(plant, ctrl, t, theta):

@@ -1,0 +1,33 @@
+"""The reference problem shared by the benchmarks, and the timing helper.
+
+Cruise-control PI loop (issue 2 and 3): negative_slope 0.1, kp 0.5, ki 0.1, anti-windup gain
+0.2, 20 -> 25 m/s, the python-control example's 4 degree hill at t = 5 s, 0-30 s, 3001 outputs.
+"""
+
+import math
+import statistics
+import time
+
+import numpy as np
+
+
+def median_time(fn, reps):
+    """Median wall time of ``reps`` calls of ``fn``."""
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def problem():
+    """``(lc, plant, controller, timepts, road slope)`` of the reference problem."""
+    import leaky_control as lc
+
+    t = np.linspace(0.0, 30.0, 3001)
+    deg = math.pi / 180
+    theta = np.where(t <= 5, 0.0, np.where(t <= 6, 4 * deg * (t - 5), 4 * deg))
+    plant = lc.CruiseControl()
+    ctrl = lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0.0, u_max=1.0, kaw=0.2)
+    return lc, plant, ctrl, t, theta
