@@ -4,6 +4,7 @@ importing the package costs nothing and compiles nothing."""
 from __future__ import annotations
 
 import importlib
+import sys
 
 
 def lazy_exports(package, modules):
@@ -29,8 +30,6 @@ def lazy_exports(package, modules):
         if mod is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(f"{package}.{mod}"), name)
-        import sys
-
         setattr(sys.modules[package], name, value)
         return value
 
