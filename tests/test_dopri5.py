@@ -178,16 +178,8 @@ def test_sampled_controller_steps_end_at_samples():
     assert np.array_equal(ours.outputs[iu] == 0, ref.outputs[iu] == 0)
 
 
-def test_user_rhs_plant_through_function_slot():
-    import numba
-
-    @lc.rhs
-    @numba.njit
-    def duffing(t, x, ud, params, dx):
-        dx[0] = x[1]
-        dx[1] = -params[0] * x[1] - params[1] * x[0] - params[2] * x[0] ** 3 + ud[0] + ud[1]
-
-    plant = lc.NumbaPlant(duffing, nstates=2, ndisturbances=1, params=[0.3, 1.0, 0.5])
+def test_user_rhs_plant_through_function_slot(duffing_plant):
+    plant = duffing_plant
     ctrl = lc.LeakyPI(kp=3.0, ki=1.0, negative_slope=0.2)
     t = np.linspace(0, 4, 201)
     ours = lc.simulate(plant, ctrl, t, reference=1.0, disturbance=0.1,

@@ -218,16 +218,8 @@ def test_divergent_run_reports_failure_time():
     assert np.isnan(resp.outputs[0][-1])
 
 
-def test_user_numba_plant_matches_its_nlsys():
-    import numba
-
-    @lc.rhs
-    @numba.njit
-    def duffing(t, x, ud, params, dx):
-        dx[0] = x[1]
-        dx[1] = -params[0] * x[1] - params[1] * x[0] - params[2] * x[0] ** 3 + ud[0] + ud[1]
-
-    plant = lc.NumbaPlant(duffing, nstates=2, ndisturbances=1, params=[0.3, 1.0, 0.5])
+def test_user_numba_plant_matches_its_nlsys(duffing_plant):
+    plant = duffing_plant
     ctrl = lc.LeakyPI(kp=3.0, ki=1.0, negative_slope=0.2)
     t = np.linspace(0, 4, 201)
     ours = lc.simulate(plant, ctrl, t, reference=1.0, disturbance=0.1, solver=FINE)
