@@ -13,9 +13,12 @@ The python-control keys follow :func:`control.step_info`'s definitions exactly (
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validate import check_finite_scalar
+from .integrators.step_metrics import NMETRICS, step_metrics_kernel
 
 __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
 
@@ -112,61 +115,33 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
     if not lo_lim < hi_lim:
         raise ValueError(f"rise_limits must satisfy low < high, got {rise_limits!r}")
     y0 = check_finite_scalar("initial_output", initial_output)
-    t = np.asarray(resp.time, dtype=float)
+    t = np.ascontiguousarray(resp.time, dtype=float)
     outs = np.atleast_2d(resp.outputs)
     if isinstance(output, str):
         if output not in list(resp.output_labels):
             raise ValueError(f"output {output!r} not among {list(resp.output_labels)}")
         output = list(resp.output_labels).index(output)
-    y = np.asarray(outs[output], dtype=float)
-    nan = float("nan")
-    info = dict.fromkeys(STEP_INFO_KEYS, nan)
-    info["Settled"] = False
-    if not np.all(np.isfinite(y)):
-        return info  # a failed run has no step characteristics
-
-    w = y - y0
-    if final_output is not None:
-        yf = check_finite_scalar("final_output", final_output) - y0
-        settled = True
-    else:
-        yf = w[-1]
-        tail = t >= t[0] + 0.8 * (t[-1] - t[0])
-        band = thr * abs(yf)
-        settled = bool(yf != 0 and np.ptp(w[tail]) < 0.25 * band and abs(w[-1] - yf) <= band)
-    info["Settled"] = settled
-
-    peak_index = int(np.abs(w).argmax())
-    info["Peak"] = float(abs(w[peak_index]) + y0) if y0 == 0 else float(w[peak_index] + y0)
-    info["PeakTime"] = float(t[peak_index])
-    if settled and yf != 0:
-        sgn = np.sign(yf)
-        lower = np.nonzero(sgn * (w - lo_lim * yf) >= 0)[0]
-        upper = np.nonzero(sgn * (w - hi_lim * yf) >= 0)[0]
-        iu = upper[0] if upper.size else None
-        if lower.size and iu is not None:
-            info["RiseTime"] = float(t[iu] - t[lower[0]])
-        outside = np.nonzero(np.abs(w / yf - 1) >= thr)[0]
-        first_in = 0 if outside.size == 0 else outside[-1] + 1
-        if first_in < t.size:
-            info["SettlingTime"] = float(t[first_in])
-        if iu is not None:
-            info["SettlingMin"] = float(min(w[iu:].min(), yf) + y0)
-            info["SettlingMax"] = float(max(w[iu:].max(), yf) + y0)
-        dy = np.abs((sgn * w).max()) - abs(yf)
-        info["Overshoot"] = float(abs(100.0 * dy / yf)) if dy > 0 else 0.0
-        y_us = w[(sgn * w).argmin()]
-        info["Undershoot"] = float(-100.0 * y_us / yf) if sgn * y_us < 0 else 0.0
-        info["SteadyStateValue"] = float(yf + y0)
-
+    y = np.ascontiguousarray(outs[output], dtype=float)
     e = _signal(resp, "e")
     u = _signal(resp, "u")
-    if e is not None and u is not None:
-        tw = _time_weights(t)
-        ae = np.abs(e)
-        info["IAE"] = float(np.sum(tw * ae))
-        info["ISE"] = float(np.sum(tw * e * e))
-        info["ITAE"] = float(np.sum(tw * (t - t[0]) * ae))
-        info["ControlEffort"] = float(np.sum(tw * np.abs(u)))
-        info["CoastingFraction"] = coasting_fraction(t, e, u)
+    has_loop = e is not None and u is not None
+    if not has_loop:
+        e = u = np.zeros(1)
+    final = math.nan if final_output is None else check_finite_scalar("final_output", final_output)
+    values = np.empty(NMETRICS)
+    step_metrics_kernel()(t, y, np.ascontiguousarray(e), np.ascontiguousarray(u), has_loop,
+                          metric_options_vector(thr, lo_lim, hi_lim, y0, final), values)
+    return metrics_dict(values)
+
+
+def metric_options_vector(settling_threshold, rise_low, rise_high, initial_output, final_output):
+    """The kernel's option vector (see :mod:`leaky_control.integrators.step_metrics`)."""
+    return np.array([settling_threshold, rise_low, rise_high, initial_output, final_output],
+                    dtype=float)
+
+
+def metrics_dict(values):
+    """Map a kernel metric vector to ``step_info``'s dict (``Settled`` as bool)."""
+    info = {k: float(v) for k, v in zip(STEP_INFO_KEYS, values)}
+    info["Settled"] = bool(values[9])
     return info
