@@ -168,27 +168,17 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     t = _timepts(timepts)
     cint, cpar = controller._pack(plant)
     pint, ppar, user_f = plant._pack()
-    n, m, q, p = plant.nstates, plant.ninputs, plant.ndisturbances, plant.noutputs
-    nc = controller.nstates
-
-    x0 = np.zeros(n) if initial_state is None else as_finite_array(
-        "initial_state", np.atleast_1d(initial_state), shape=(n,))
-    xc0 = np.array(getattr(controller, "initial_state", np.zeros(nc)), dtype=float) \
-        if controller_state is None else as_finite_array(
-        "controller_state", np.atleast_1d(controller_state), shape=(nc,))
+    n, m, p = plant.nstates, plant.ninputs, plant.noutputs
+    x0, xc0 = _initial_states(plant, controller, initial_state, controller_state)
     r = _signal("reference", reference, 1, t)
-    d = _signal("disturbance", disturbance, max(q, 1), t)
-
-    if solver is None:
-        solver = RK4()
-    if not isinstance(solver, RK4 | Euler | Dopri5):
-        raise TypeError(f"solver must be RK4(...), Euler(...) or Dopri5(...), got {solver!r}")
+    d = _signal("disturbance", disturbance, max(plant.ndisturbances, 1), t)
+    solver = _check_solver(solver)
     adaptive = isinstance(solver, Dopri5)
     max_step = math.nan if adaptive else solver.max_step if solver.max_step is not None else \
         _default_max_step(plant, controller, x0, t)
 
     T = t.size
-    out_x = np.empty((T, n + nc))
+    out_x = np.empty((T, n + controller.nstates))
     out_y = np.empty((T, p))
     out_u = np.empty((T, m))
     out_uraw = np.empty((T, m))
@@ -201,26 +191,56 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
                        np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
                        int(solver.substeps), out_x, out_y, out_u, out_uraw, info[:3])
+    return _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, solver,
+                     max_step)
 
+
+def _initial_states(plant, controller, initial_state, controller_state):
+    n, nc = plant.nstates, controller.nstates
+    x0 = np.zeros(n) if initial_state is None else as_finite_array(
+        "initial_state", np.atleast_1d(initial_state), shape=(n,))
+    xc0 = np.array(getattr(controller, "initial_state", np.zeros(nc)), dtype=float) \
+        if controller_state is None else as_finite_array(
+        "controller_state", np.atleast_1d(controller_state), shape=(nc,))
+    return x0, xc0
+
+
+def _check_solver(solver):
+    if solver is None:
+        return RK4()
+    if not isinstance(solver, RK4 | Euler | Dopri5):
+        raise TypeError(f"solver must be RK4(...), Euler(...) or Dopri5(...), got {solver!r}")
+    return solver
+
+
+def failure_message(status, time, solver, final_time):
+    """The message of a run that ended with kernel ``status`` at ``time`` (see the kernels)."""
+    if status == 0:
+        return "simulation completed"
+    if status == 2:
+        return (f"step size underflow at t = {time:.6g}: the error estimate asked for a "
+                f"step below dtmin = {solver.dtmin:g} (or 16 ulps of t); samples after that "
+                "are NaN")
+    if status == 3:
+        return (f"max_steps = {solver.max_steps} steps reached at t = {time:.6g} of "
+                f"{final_time:.6g}; samples after that are NaN")
+    return (f"state became non-finite or diverged (|x| > 1e150) at t = {time:.6g}; "
+            "samples after that are NaN")
+
+
+def _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, solver, max_step):
+    """Wrap kernel outputs as ``simulate`` returns them (shared with sweep results)."""
+    m, p, q = plant.ninputs, plant.noutputs, plant.ndisturbances
     lo, hi = plant.actuator_limits()
     u_applied = np.clip(out_u, lo, hi)
     success = info[0] == 0
-    message = "simulation completed" if success else (
-        f"state became non-finite or diverged (|x| > 1e150) at t = {info[1]:.6g}; "
-        "samples after that are NaN")
-    if info[0] == 2:
-        message = (f"step size underflow at t = {info[1]:.6g}: the error estimate asked for a "
-                   f"step below dtmin = {solver.dtmin:g} (or 16 ulps of t); samples after that "
-                   "are NaN")
-    elif info[0] == 3:
-        message = (f"max_steps = {solver.max_steps} steps reached at t = {info[1]:.6g} of "
-                   f"{t[-1]:.6g}; samples after that are NaN")
+    message = failure_message(int(info[0]), info[1], solver, t[-1])
     sig = [out_y.T, u_applied.T, out_uraw.T]
     ylab = list(plant.output_labels)
     ulab = ["u"] if m == 1 else [f"u[{i}]" for i in range(m)]
     rlab = ["u_raw"] if m == 1 else [f"u_raw[{i}]" for i in range(m)]
     labels = ylab + ulab + rlab
-    if p == 1 and hasattr(controller, "kp"):
+    if has_error_output(plant, controller):
         sig.append((r[0] - out_y[:, 0])[None, :])
         labels.append("e")
     outputs = np.vstack(sig)
@@ -233,14 +253,21 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         params={**controller.params, **{k: v for k, v in plant.params.items()}},
         success=bool(success), message=message, plot_inputs=False,
     )
-    resp.stats = {"nsteps": int(info[2]), "nfev": int(info[2]) * (4 if isinstance(solver, RK4) else 1),
-                  "max_step": float(max_step), "failure_time": float(info[1])}
-    if adaptive:
+    if isinstance(solver, Dopri5):
         resp.stats = {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
                       "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
+    else:
+        resp.stats = {"nsteps": int(info[2]),
+                      "nfev": int(info[2]) * (4 if isinstance(solver, RK4) else 1),
+                      "max_step": float(max_step), "failure_time": float(info[1])}
     resp.controller = controller
     resp.plant = plant
     return resp
+
+
+def has_error_output(plant, controller):
+    """True when a response carries the error ``e = r - y`` (single-output error feedback)."""
+    return plant.noutputs == 1 and hasattr(controller, "kp")
 
 
 def step_response(plant, controller, timepts=None, *, amplitude=1.0, **keywords):

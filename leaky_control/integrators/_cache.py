@@ -81,11 +81,14 @@ class KernelPair:
         The kernel body (a module-level Python function).
     user_signature : numba signature
         The signature with the ``FunctionType`` slot.
+    **jit_options
+        Further ``njit`` options (``parallel``, ``nogil``).
     """
 
-    def __init__(self, pyfunc, user_signature):
+    def __init__(self, pyfunc, user_signature, **jit_options):
         self.pyfunc = pyfunc
         self.user_signature = user_signature
+        self.jit_options = jit_options
         self._dispatchers = {}
 
     def __call__(self, user=False):
@@ -93,6 +96,7 @@ class KernelPair:
         from numba import njit
 
         if user not in self._dispatchers:
-            jit = njit(self.user_signature, cache=True) if user else njit(cache=True)
+            opts = dict(self.jit_options, cache=True)
+            jit = njit(self.user_signature, **opts) if user else njit(**opts)
             self._dispatchers[user] = cached_kernel(jit(self.pyfunc))
         return self._dispatchers[user]
