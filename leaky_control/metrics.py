@@ -107,14 +107,7 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
         (integral of ``|u|``) and ``CoastingFraction`` (see :func:`coasting_fraction`); the loop
         metrics are NaN for a response without ``e``/``u`` outputs.
     """
-    thr = check_finite_scalar("settling_threshold", settling_threshold, low=0.0, high=1.0,
-                              low_open=True, high_open=True)
-    lo_lim, hi_lim = rise_limits
-    lo_lim = check_finite_scalar("rise_limits[0]", lo_lim, low=0.0, high=1.0)
-    hi_lim = check_finite_scalar("rise_limits[1]", hi_lim, low=0.0, high=1.0)
-    if not lo_lim < hi_lim:
-        raise ValueError(f"rise_limits must satisfy low < high, got {rise_limits!r}")
-    y0 = check_finite_scalar("initial_output", initial_output)
+    opts = metric_options(settling_threshold, rise_limits, initial_output, final_output)
     t = np.ascontiguousarray(resp.time, dtype=float)
     outs = np.atleast_2d(resp.outputs)
     if isinstance(output, str):
@@ -127,17 +120,32 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
     has_loop = e is not None and u is not None
     if not has_loop:
         e = u = np.zeros(1)
-    final = math.nan if final_output is None else check_finite_scalar("final_output", final_output)
     values = np.empty(NMETRICS)
     step_metrics_kernel()(t, y, np.ascontiguousarray(e), np.ascontiguousarray(u), has_loop,
-                          metric_options_vector(thr, lo_lim, hi_lim, y0, final), values)
+                          opts, values)
     return metrics_dict(values)
 
 
-def metric_options_vector(settling_threshold, rise_low, rise_high, initial_output, final_output):
-    """The kernel's option vector (see :mod:`leaky_control.integrators.step_metrics`)."""
-    return np.array([settling_threshold, rise_low, rise_high, initial_output, final_output],
-                    dtype=float)
+def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_output=0.0,
+                   final_output=None):
+    """Validate :func:`step_info`'s options and return the metric kernel's option vector.
+
+    Parameters are those of :func:`step_info`; the vector layout is documented in
+    :mod:`leaky_control.integrators.step_metrics`.
+    """
+    thr = check_finite_scalar("settling_threshold", settling_threshold, low=0.0, high=1.0,
+                              low_open=True, high_open=True)
+    try:
+        lo_lim, hi_lim = rise_limits
+    except (TypeError, ValueError):
+        raise ValueError(f"rise_limits must be a pair (low, high), got {rise_limits!r}") from None
+    lo_lim = check_finite_scalar("rise_limits[0]", lo_lim, low=0.0, high=1.0)
+    hi_lim = check_finite_scalar("rise_limits[1]", hi_lim, low=0.0, high=1.0)
+    if not lo_lim < hi_lim:
+        raise ValueError(f"rise_limits must satisfy low < high, got {rise_limits!r}")
+    y0 = check_finite_scalar("initial_output", initial_output)
+    final = math.nan if final_output is None else check_finite_scalar("final_output", final_output)
+    return np.array([thr, lo_lim, hi_lim, y0, final], dtype=float)
 
 
 def metrics_dict(values):

@@ -1,0 +1,300 @@
+"""``sweep``: many closed-loop runs over a parameter grid, on local cores or an executor."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+
+import numpy as np
+
+from ..metrics import STEP_INFO_KEYS, metric_options as _metric_options
+from ..plants import as_plant
+from ..simulation import (_apply_params, _check_controller, _check_feedthrough, _check_solver,
+                          _initial_states, _signal, _timepts, has_error_output)
+from .checkpoint import Checkpoint, fingerprint
+from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
+from .grid import SCENARIO_NAMES, PointTable
+from .result import SweepResult, messages_for
+
+#: chunks a sweep is cut into by default (progress and checkpoint granularity)
+DEFAULT_CHUNKS = 64
+_MIN_CHUNK, _MAX_CHUNK = 16, 4096
+_METRIC_OPTION_NAMES = ("settling_threshold", "rise_limits", "initial_output", "final_output",
+                        "output")
+
+
+def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_options=None,
+          keep_trajectories=False, executor=None, progress=False, checkpoint=None,
+          chunk_size=None, threads=None, reference=0.0, disturbance=None, initial_state=None,
+          params=None, solver=None, controller_state=None):
+    """Simulate the loop at every point of ``grid`` and return the step metrics of each.
+
+    Every point runs the same kernel body as :func:`leaky_control.simulate` and the same
+    metric function as :func:`leaky_control.step_info`, so a point's trajectory and metrics
+    equal ``step_info(simulate(...))`` bit for bit, whichever path ran it.
+
+    Parameters
+    ----------
+    plant, controller
+        The base loop, as in :func:`simulate`.
+    grid : dict, Points or list of dicts
+        ``{name: values}`` is the full product of the values (the first name varies slowest);
+        :class:`Points` (equal-length columns) or a list of ``{name: value}`` dicts are explicit
+        points. Names: controller parameters (``negative_slope``, ``kp``, ...), plant
+        parameters, and the scenario names ``reference``, ``disturbance``, ``initial_state``,
+        ``controller_state`` (values as :func:`simulate` accepts them).
+    timepts : array_like or float
+        Output times, as in :func:`simulate`; the metrics are computed on them.
+    metrics : sequence of str, default all of ``STEP_INFO_KEYS``
+        Which :func:`step_info` values to keep.
+    metric_options : dict, optional
+        ``step_info`` options: ``settling_threshold``, ``rise_limits``, ``initial_output``,
+        ``final_output`` and ``output`` (index or label of a plant output).
+    keep_trajectories : bool, default False
+        Keep every point's states, outputs and inputs (memory: points x times x signals).
+        Without it, memory grows with points x metrics only.
+    executor : concurrent.futures.Executor, optional
+        Run chunks on this executor (threads, processes, or a dask cluster via
+        ``distributed.Client(...).get_executor()``); each chunk runs the serial kernel
+        without the GIL. Default: this process, points spread over local cores with
+        numba ``prange``.
+    progress : bool, default False
+        Show a tqdm progress bar over chunks (needs the ``progress`` extra).
+    checkpoint : str or os.PathLike, optional
+        Folder in which finished chunks are stored atomically as they complete. Running the
+        same sweep with the same folder again skips them and returns the same result as an
+        uninterrupted run. A folder holding a different sweep is refused.
+    chunk_size : int, optional
+        Points per chunk; default about 1/64 of the points, between 16 and 4096.
+    threads : int, optional
+        numba threads for the local path (default: numba's current setting).
+    reference, disturbance, initial_state, params, solver, controller_state
+        Base values, as in :func:`simulate`; grid names override them per point.
+
+    Returns
+    -------
+    SweepResult
+        Parameter table, metrics, status and messages per point (a failing point, whether
+        its parameters are rejected or its run diverges or exhausts ``max_steps``, is
+        reported there and does not stop the others), trajectories when asked.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad input, before any point runs: unknown grid names, an empty grid, values of
+        the wrong shape, invalid solver tolerances, an executor that is not an Executor, a
+        checkpoint folder of another sweep.
+    """
+    t0 = time.perf_counter()
+    spec, table = _build(plant, controller, grid, timepts, metric_options, keep_trajectories,
+                         reference, disturbance, initial_state, params, solver, controller_state)
+    metric_names = _metric_names(metrics)
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError("executor must be a concurrent.futures.Executor (ThreadPoolExecutor, "
+                        "ProcessPoolExecutor, distributed.Client(...).get_executor()), got "
+                        f"{type(executor).__name__}")
+    threads = _check_threads(threads)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    bar_cls = _tqdm() if progress else None
+    P = len(table)
+    if chunk_size is None:
+        chunk_size = min(max(math.ceil(P / DEFAULT_CHUNKS), _MIN_CHUNK), _MAX_CHUNK)
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    chunk_size = int(chunk_size)
+    bounds = [(s, min(s + chunk_size, P)) for s in range(0, P, chunk_size)]
+    store = None if checkpoint is None else Checkpoint(
+        checkpoint, fingerprint(spec, table, chunk_size), len(bounds))
+
+    out = _Assembly(spec, table, metric_names)
+    todo = []
+    for k, (s, e) in enumerate(bounds):
+        done = store.load(k) if store is not None else None
+        if done is not None and done["metrics"].shape[0] == e - s:
+            out.add(s, done)
+        else:
+            todo.append(k)
+    from_checkpoint = len(bounds) - len(todo)
+    bar = bar_cls(total=len(bounds), initial=from_checkpoint, unit="chunk", desc="sweep") \
+        if bar_cls is not None else None
+
+    def finish(k, res):
+        if store is not None:
+            store.save(k, res)
+        out.add(bounds[k][0], res)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if executor is None:
+            _run_local(spec, table, bounds, todo, threads, finish)
+        else:
+            futures = {executor.submit(run_chunk, spec, table.slice(*bounds[k]), False): k
+                       for k in todo}
+            try:
+                for fut in as_completed(futures):
+                    finish(futures[fut], fut.result())
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+    finally:
+        if bar is not None:
+            bar.close()
+    stats = {"npoints": P, "nchunks": len(bounds), "chunk_size": chunk_size,
+             "chunks_from_checkpoint": from_checkpoint,
+             "mode": "local" if executor is None else type(executor).__name__,
+             "threads": threads if executor is None else None,
+             "seconds": time.perf_counter() - t0}
+    return out.result(stats)
+
+
+def _run_local(spec, table, bounds, todo, threads, finish):
+    """Pack chunk k+1 in Python while the kernel (which releases the GIL) runs chunk k."""
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        pending = None
+        for k in todo:
+            prepared = prepare_chunk(spec, table.slice(*bounds[k]))
+            fut = runner.submit(execute_chunk, spec, prepared, True, threads)
+            if pending is not None:
+                finish(pending[0], pending[1].result())
+            pending = (k, fut)
+        if pending is not None:
+            finish(pending[0], pending[1].result())
+
+
+class _Assembly:
+    """Result arrays, filled chunk by chunk (memory: points x kept metrics)."""
+
+    def __init__(self, spec, table, metric_names):
+        P = len(table)
+        self.spec = spec
+        self.table = table
+        self.names = metric_names
+        self.cols = [STEP_INFO_KEYS.index(k) for k in metric_names]
+        self.metrics = {k: np.empty(P, dtype=bool if k == "Settled" else float)
+                        for k in metric_names}
+        self.status = np.empty(P, dtype=np.int8)
+        self.failure_time = np.empty(P)
+        self.nfev = np.empty(P, dtype=np.int64)
+        self.messages = {}
+        self.traj = None
+        if spec.keep_trajectories:
+            self.traj = {}
+
+    def add(self, s, res):
+        info = res["info"]
+        e = s + info.shape[0]
+        for k, c in zip(self.names, self.cols):
+            self.metrics[k][s:e] = res["metrics"][:, c]
+        self.status[s:e] = info[:, 0]
+        self.failure_time[s:e] = info[:, 1]
+        rk4 = getattr(self.spec.solver, "method_code", None) == 1
+        self.nfev[s:e] = info[:, 2] * (4 if rk4 else 1)
+        self.messages.update(messages_for(info, res["errors"], s, self.spec.solver,
+                                          self.spec.t[-1]))
+        if self.traj is not None:
+            P = len(self.table)
+            for name in ("states", "outputs", "u", "u_raw", "max_step"):
+                arr = res[name]
+                if name not in self.traj:
+                    self.traj[name] = np.full((P,) + arr.shape[1:], np.nan)
+                self.traj[name][s:e] = arr
+
+    def result(self, stats):
+        return SweepResult(self.spec, self.table, self.metrics, self.status, self.failure_time,
+                           self.nfev, dict(sorted(self.messages.items())), self.traj, stats)
+
+
+def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, reference,
+           disturbance, initial_state, params, solver, controller_state):
+    """Validate everything and return the spec and parameter table; no point runs here."""
+    plant = as_plant(plant)
+    _check_controller(controller)
+    plant, controller = _apply_params(plant, controller, params)
+    _check_feedthrough(plant)
+    t = _timepts(timepts)
+    solver = _check_solver(solver)
+    _initial_states(plant, controller, initial_state, controller_state)
+    _signal("reference", reference, 1, t)
+    _signal("disturbance", disturbance, max(plant.ndisturbances, 1), t)
+    if not isinstance(keep_trajectories, bool):
+        raise TypeError(f"keep_trajectories must be True or False, got {keep_trajectories!r}")
+    table = PointTable(grid)
+    cnames, pnames = set(controller.params), set(plant.params)
+    unknown = [k for k in table.names if k not in cnames | pnames | set(SCENARIO_NAMES)]
+    if unknown:
+        raise ValueError(
+            f"unknown grid name(s) {unknown}; the controller accepts {sorted(cnames)}, the "
+            f"plant {sorted(pnames)}, the scenario {list(SCENARIO_NAMES)}")
+    scenario = tuple(k for k in table.names if k in SCENARIO_NAMES)
+    for k in scenario:
+        col = table.columns[k]
+        if col.dtype != object:  # numeric columns share one shape: check it once, up front
+            check = {"initial_state": lambda v: _initial_states(plant, controller, v, None),
+                     "controller_state": lambda v: _initial_states(plant, controller, None, v),
+                     "reference": lambda v: _signal("reference", v, 1, t),
+                     "disturbance": lambda v: _signal("disturbance", v,
+                                                      max(plant.ndisturbances, 1), t)}[k]
+            try:
+                check(col[0])
+            except ValueError as exc:
+                raise ValueError(f"grid[{k!r}]: {exc}") from None
+    opts = dict(metric_options or {})
+    bad = sorted(set(opts) - set(_METRIC_OPTION_NAMES))
+    if bad:
+        raise ValueError(f"unknown metric_options {bad}; allowed: {list(_METRIC_OPTION_NAMES)}")
+    output = opts.pop("output", 0)
+    labels = list(plant.output_labels)
+    if isinstance(output, str):
+        if output not in labels:
+            raise ValueError(f"metric_options['output'] = {output!r} is not a plant output; "
+                             f"outputs: {labels}")
+        output = labels.index(output)
+    if isinstance(output, bool) or not isinstance(output, int | np.integer) or \
+            not 0 <= output < plant.noutputs:
+        raise ValueError(f"metric_options['output'] must be a plant output index in "
+                         f"[0, {plant.noutputs}) or one of {labels}, got {output!r}")
+    spec = SweepSpec(
+        plant=plant, controller=controller, t=t, reference=reference, disturbance=disturbance,
+        initial_state=initial_state, controller_state=controller_state, solver=solver,
+        param_names=tuple(k for k in table.names if k not in SCENARIO_NAMES),
+        scenario_names=scenario, metric_options=_metric_options(**opts),
+        output_index=int(output),
+        has_loop=bool(has_error_output(plant, controller) and plant.ninputs == 1),
+        keep_trajectories=keep_trajectories)
+    return spec, table
+
+
+def _metric_names(metrics):
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    names = list(metrics)
+    bad = [k for k in names if k not in STEP_INFO_KEYS]
+    if bad:
+        raise ValueError(f"unknown metric(s) {bad}; available: {list(STEP_INFO_KEYS)}")
+    return list(dict.fromkeys(names))
+
+
+def _check_threads(threads):
+    if threads is None:
+        return None
+    import numba
+
+    top = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or \
+            not 1 <= threads <= top:
+        raise ValueError(f"threads must be an integer in [1, {top}] (numba's thread pool), "
+                         f"got {threads!r}")
+    return int(threads)
+
+
+def _tqdm():
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError("progress=True needs tqdm: pip install 'leaky-control[progress]'") \
+            from None
+    return tqdm

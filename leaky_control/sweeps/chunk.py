@@ -1,0 +1,185 @@
+"""One chunk of a sweep: pack its points, run the sweep kernel, return plain arrays.
+
+This is the unit of work that executors run, so everything here is picklable and module-level:
+a :class:`SweepSpec` (the base loop and options) plus the chunk's rows of the parameter table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..integrators import Dopri5
+from ..integrators.batch import SOLVER_DOPRI5, batch_parallel, batch_serial
+from ..integrators.step_metrics import NMETRICS
+from ..simulation import _apply_params, _default_max_step, _initial_states, _signal
+
+#: status of a point whose parameters were rejected before it ran
+STATUS_INVALID = 4
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything a chunk needs besides its rows (built and validated by ``sweep``)."""
+
+    plant: object
+    controller: object
+    t: np.ndarray
+    reference: object
+    disturbance: object
+    initial_state: object
+    controller_state: object
+    solver: object
+    param_names: tuple
+    scenario_names: tuple
+    metric_options: np.ndarray
+    output_index: int
+    has_loop: bool
+    keep_trajectories: bool
+
+    def point(self, row):
+        """Plant, controller, x0, xc0, r and d of one point (``row``: name -> value).
+
+        Raises ``ValueError``/``TypeError`` for parameter values the models reject.
+        """
+        params = {k: row[k] for k in self.param_names}
+        plant, controller = _apply_params(self.plant, self.controller, params)
+        x0, xc0 = _initial_states(plant, controller, row.get("initial_state", self.initial_state),
+                                  row.get("controller_state", self.controller_state))
+        t = self.t
+        r = _signal("reference", row.get("reference", self.reference), 1, t)
+        d = _signal("disturbance", row.get("disturbance", self.disturbance),
+                    max(plant.ndisturbances, 1), t)
+        return plant, controller, x0, xc0, r, d
+
+
+def _row(table, i):
+    return {name: table.value(name, i) for name in table.names}
+
+
+def run_chunk(spec, table, parallel=True, threads=None):
+    """Run every point of ``table`` (a :class:`~.grid.PointTable` slice).
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    table : PointTable
+    parallel : bool
+        ``prange`` over local cores, or in order without the GIL (executor workers).
+    threads : int, optional
+        numba threads for the parallel kernel.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (P, 15), ``info`` (P, 5) as the kernels write it (status 4: invalid
+        parameters), ``errors`` (index -> message of rejected parameters) and, with
+        ``keep_trajectories``, ``states`` (P, T, nx), ``outputs`` (P, T, p), ``u`` and
+        ``u_raw`` (P, T, m; ``u`` before the plant's own limits, as the kernels record it) and
+        the fixed-step ``max_step`` per point.
+    """
+    return execute_chunk(spec, prepare_chunk(spec, table), parallel, threads)
+
+
+def prepare_chunk(spec, table):
+    """Pack the chunk's points into kernel arrays, grouped by model structure (Python work)."""
+    P = len(table)
+    t = spec.t
+    solver = spec.solver
+    adaptive = isinstance(solver, Dopri5)
+    info = np.zeros((P, 5))
+    errors = {}
+    groups = {}
+    for i in range(P):
+        try:
+            plant, controller, x0, xc0, r, d = spec.point(_row(table, i))
+            cint, cpar = controller._pack(plant)
+            pint, ppar, user_f = plant._pack()
+            max_step = np.nan if adaptive else solver.max_step if solver.max_step is not None \
+                else _default_max_step(plant, controller, x0, t)
+        except (ValueError, TypeError) as exc:
+            info[i, 0] = STATUS_INVALID
+            info[i, 1] = np.nan
+            errors[i] = f"invalid parameters: {exc}"
+            continue
+        lo, hi = plant.actuator_limits()
+        key = (cint.tobytes(), pint.tobytes(), cpar.size, ppar.size, x0.size + xc0.size,
+               plant.noutputs, plant.ninputs, r.shape, d.shape)
+        groups.setdefault(key, (user_f, cint, pint, []))[3].append(
+            (i, np.concatenate([x0, xc0]), ppar, cpar, max_step, (lo[0], hi[0]), r, d))
+    packed = []
+    for key, (user_f, cint, pint, pts) in groups.items():
+        R, ridx = _rows([pt[6] for pt in pts], "reference" in spec.scenario_names)
+        D, didx = _rows([pt[7] for pt in pts], "disturbance" in spec.scenario_names)
+        packed.append(dict(
+            dims=key[4:7], user_f=user_f, cint=cint, pint=pint,
+            idx=np.array([pt[0] for pt in pts], dtype=np.int64),
+            X0=np.ascontiguousarray(np.stack([pt[1] for pt in pts])),
+            PPAR=np.ascontiguousarray(np.stack([pt[2] for pt in pts])),
+            CPAR=np.ascontiguousarray(np.stack([pt[3] for pt in pts])),
+            max_step=np.array([pt[4] for pt in pts], dtype=float),
+            LIM=np.array([pt[5] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx))
+    return P, info, errors, packed
+
+
+def execute_chunk(spec, prepared, parallel=True, threads=None):
+    """Run the kernel on a :func:`prepare_chunk` result; see :func:`run_chunk`."""
+    P, info, errors, packed = prepared
+    t = spec.t
+    T = t.size
+    solver = spec.solver
+    adaptive = isinstance(solver, Dopri5)
+    metrics = np.full((P, NMETRICS), np.nan)
+    metrics[:, 9] = 0.0
+    out = {"metrics": metrics, "info": info, "errors": errors}
+    if spec.keep_trajectories:
+        dims = {g["dims"] for g in packed} or {(spec.plant.nstates + spec.controller.nstates,
+                                                spec.plant.noutputs, spec.plant.ninputs)}
+        if len(dims) > 1:
+            raise ValueError(
+                "keep_trajectories needs the same numbers of states, outputs and inputs at "
+                f"every point; this grid gives {sorted(dims)} (states, outputs, inputs)")
+        nx, p, m = next(iter(dims))
+        out.update(states=np.full((P, T, nx), np.nan), outputs=np.full((P, T, p), np.nan),
+                   u=np.full((P, T, m), np.nan), u_raw=np.full((P, T, m), np.nan),
+                   max_step=np.full(P, np.nan))
+    if parallel and threads is not None:
+        import numba
+
+        numba.set_num_threads(threads)
+    for g in packed:
+        nx, p, m = g["dims"]
+        n = g["idx"].size
+        MET = np.empty((n, NMETRICS))
+        INFO = np.zeros((n, 5))
+        lead = n if spec.keep_trajectories else 0
+        OX = np.empty((lead, T, nx))
+        OY = np.empty((lead, T, p))
+        OU = np.empty((lead, T, m))
+        OUR = np.empty((lead, T, m))
+        user_f = g["user_f"]
+        kernel = (batch_parallel if parallel else batch_serial)(user_f is not None)
+        kernel(user_f if user_f is not None else 0,
+               SOLVER_DOPRI5 if adaptive else solver.method_code, t, g["R"], g["ridx"], g["D"],
+               g["didx"], g["X0"], g["pint"], g["PPAR"], g["cint"], g["CPAR"], g["max_step"],
+               1 if adaptive else int(solver.substeps),
+               solver._options() if adaptive else np.zeros(7), g["LIM"], spec.output_index,
+               spec.has_loop, spec.metric_options, MET, INFO, spec.keep_trajectories,
+               OX, OY, OU, OUR)
+        idx = g["idx"]
+        metrics[idx] = MET
+        info[idx] = INFO
+        if spec.keep_trajectories:
+            out["states"][idx], out["outputs"][idx], out["u"][idx], out["u_raw"][idx] = \
+                OX, OY, OU, OUR
+            out["max_step"][idx] = g["max_step"]
+    return out
+
+
+def _rows(signals, swept):
+    """Stack per-point signal arrays, or share the one base array when not swept."""
+    if swept:
+        return (np.ascontiguousarray(np.stack(signals)),
+                np.arange(len(signals), dtype=np.int64))
+    return np.ascontiguousarray(signals[0][None]), np.zeros(len(signals), dtype=np.int64)

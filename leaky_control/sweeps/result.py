@@ -1,0 +1,149 @@
+"""The result of a sweep: parameter table, metrics, status per point, trajectories on request."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..simulation import _response, failure_message
+
+STATUS_NAMES = {0: "ok", 1: "non-finite", 2: "step size underflow", 3: "max_steps",
+                4: "invalid parameters"}
+
+
+class SweepResult:
+    """Metrics (and optionally trajectories) of every point of a sweep.
+
+    Attributes
+    ----------
+    params : dict of numpy.ndarray
+        The parameter table: one column per swept name, one row per point (vector values
+        such as ``initial_state`` as rows of a 2-D column).
+    metrics : dict of numpy.ndarray
+        The requested :func:`leaky_control.step_info` values per point (``Settled`` as bool).
+        Equal bit for bit to ``step_info(simulate(...))`` of the point.
+    status : numpy.ndarray of int8
+        0 completed; 1 non-finite or diverged; 2 step-size underflow; 3 ``max_steps``
+        reached; 4 parameters rejected by the models (the point did not run).
+    failure_time : numpy.ndarray
+        Time at which a run failed (NaN when it completed or did not run).
+    nfev : numpy.ndarray of int64
+        Right-hand-side evaluations per point (as ``simulate``'s ``resp.stats["nfev"]``).
+    messages : dict
+        Point index -> message, for every point that did not complete.
+    timepts : numpy.ndarray
+    trajectories : dict of numpy.ndarray or None
+        With ``keep_trajectories=True``: ``states`` (P, T, nx), ``outputs`` (P, T, p),
+        ``u`` and ``u_raw`` (P, T, m), as the kernel records them; :meth:`response` turns a
+        point into the ``TimeResponseData`` that ``simulate`` returns.
+    stats : dict
+        ``npoints``, ``nchunks``, ``chunks_from_checkpoint``, ``seconds``, ``mode``.
+    """
+
+    def __init__(self, spec, table, metrics, status, failure_time, nfev, messages,
+                 trajectories, stats):
+        self._spec = spec
+        self._table = table
+        self.params = dict(table.columns)
+        self.metrics = metrics
+        self.status = status
+        self.failure_time = failure_time
+        self.nfev = nfev
+        self.messages = messages
+        self.timepts = spec.t
+        self.trajectories = trajectories
+        self.stats = stats
+
+    def __len__(self):
+        return self._table.size
+
+    def __repr__(self):
+        return (f"SweepResult({len(self)} points over {list(self.params)}, "
+                f"{int(np.count_nonzero(self.status))} failed, metrics={list(self.metrics)})")
+
+    def __getitem__(self, name):
+        """A metric or parameter column by name."""
+        if name in self.metrics:
+            return self.metrics[name]
+        if name in self.params:
+            return self.params[name]
+        raise KeyError(f"{name!r} is neither a metric ({list(self.metrics)}) nor a swept "
+                       f"parameter ({list(self.params)})")
+
+    @property
+    def success(self):
+        """Boolean array: the point ran to the final time."""
+        return self.status == 0
+
+    @property
+    def failed(self):
+        """Indices of the points that did not complete (see :attr:`messages`)."""
+        return np.flatnonzero(self.status != 0)
+
+    def point(self, i):
+        """Point ``i``'s parameters, metrics, status and message as one dict."""
+        i = self._index(i)
+        out = {name: self._table.value(name, i) for name in self._table.names}
+        out.update({k: v[i].item() for k, v in self.metrics.items()})
+        out["status"] = STATUS_NAMES[int(self.status[i])]
+        out["message"] = self.messages.get(i, "simulation completed")
+        return out
+
+    def response(self, i):
+        """Point ``i`` as the ``control.TimeResponseData`` that :func:`simulate` returns.
+
+        Needs ``keep_trajectories=True``. The arrays equal ``simulate``'s bit for bit.
+        """
+        if self.trajectories is None:
+            raise ValueError("response() needs the trajectories: run the sweep with "
+                             "keep_trajectories=True")
+        i = self._index(i)
+        if self.status[i] == 4:
+            raise ValueError(f"point {i} did not run: {self.messages[i]}")
+        row = {name: self._table.value(name, i) for name in self._table.names}
+        plant, controller, _, _, r, d = self._spec.point(row)
+        tr = self.trajectories
+        info = np.array([self.status[i], self.failure_time[i], 0.0, 0.0, 0.0])
+        resp = _response(plant, controller, self.timepts, r, d, tr["states"][i],
+                         tr["outputs"][i], tr["u"][i], tr["u_raw"][i], info, self._spec.solver,
+                         tr["max_step"][i])
+        resp.stats = {"nfev": int(self.nfev[i]), "failure_time": float(self.failure_time[i])}
+        return resp
+
+    def to_pandas(self):
+        """A ``pandas.DataFrame``: parameter columns (vectors as ``name[j]``), metrics,
+        ``status`` and ``message``. Needs pandas."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("SweepResult.to_pandas() needs pandas: pip install pandas") from exc
+        cols = {}
+        for name, col in self.params.items():
+            if col.ndim == 1:
+                cols[name] = col
+            else:
+                flat = col.reshape(col.shape[0], -1)
+                for j in range(flat.shape[1]):
+                    cols[f"{name}[{j}]"] = flat[:, j]
+        cols.update(self.metrics)
+        cols["status"] = pd.Categorical.from_codes(
+            self.status.astype(np.int8), categories=[STATUS_NAMES[k] for k in range(5)])
+        msg = np.full(len(self), "simulation completed", dtype=object)
+        for i, m in self.messages.items():
+            msg[i] = m
+        cols["message"] = msg
+        return pd.DataFrame(cols)
+
+    def _index(self, i):
+        if isinstance(i, bool) or not isinstance(i, int | np.integer) or not -len(self) <= i < len(self):
+            raise IndexError(f"point index must be an integer in [0, {len(self)}), got {i!r}")
+        return int(i) % len(self)
+
+
+def messages_for(info, errors, offset, solver, final_time):
+    """Messages of the failed points of one chunk, keyed by global index."""
+    out = {}
+    for j in np.flatnonzero(info[:, 0] != 0):
+        status = int(info[j, 0])
+        out[offset + int(j)] = errors[int(j)] if status == 4 else \
+            failure_message(status, info[j, 1], solver, final_time)
+    return out
