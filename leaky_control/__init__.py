@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "simulation": ("simulate", "step_response", "closed_loop_nlsys"),
     "integrators": ("RK4", "Euler", "Dopri5"),
     "sweeps": ("sweep", "Points", "SweepResult"),
+    "precompile": ("warmup",),
     "metrics": ("step_info", "coasting_fraction"),
     "analysis": ("contraction_rate", "circle_criterion", "popov_criterion", "log_norm",
                  "deq_solve", "lipschitz_bound", "lipschitz_lower_bound", "certified_radius"),

@@ -77,6 +77,21 @@ def test_serial_threadpool_and_single_thread_paths_agree_bit_for_bit():
         _assert_point_equal(c, i, plant, ctrl, T, OPTS, solver=lc.Dopri5(), **CRUISE)
 
 
+def test_process_pool_executor_path():
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    plant, ctrl = _cruise()
+    grid = {"kp": [0.2, 0.4, 0.6, 0.8]}
+    kw = dict(solver=lc.Dopri5(), metric_options=OPTS, chunk_size=2, **CRUISE)
+    local = lc.sweep(plant, ctrl, grid, T, **kw)
+    # spawn: forking a process whose numba thread pool is running is unsafe
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as ex:
+        res = lc.sweep(plant, ctrl, grid, T, executor=ex, **kw)
+    for k in local.metrics:
+        assert np.array_equal(local.metrics[k], res.metrics[k], equal_nan=True)
+
+
 def test_failed_points_are_reported_and_do_not_stop_the_others():
     # an unstable plant: positive feedback through a negative gain diverges; negative_slope
     # 2 is rejected by the controller; the rest run normally
