@@ -17,9 +17,11 @@ from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
 from .grid import SCENARIO_NAMES, PointTable
 from .result import SweepResult, messages_for
 
-#: chunks a sweep is cut into by default (progress and checkpoint granularity)
-DEFAULT_CHUNKS = 64
-_MIN_CHUNK, _MAX_CHUNK = 16, 4096
+#: chunks a sweep is cut into by default: few enough that per-chunk costs (a kernel launch,
+#: packing not yet overlapped) stay small, enough for progress and checkpoints (measured:
+#: 64 chunks of the 10,000-point benchmark cost ~15 % of its time at 2 threads)
+DEFAULT_CHUNKS = 16
+_MIN_CHUNK, _MAX_CHUNK = 16, 8192
 _METRIC_OPTION_NAMES = ("settling_threshold", "rise_limits", "initial_output", "final_output",
                         "output")
 
@@ -66,7 +68,7 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
         same sweep with the same folder again skips them and returns the same result as an
         uninterrupted run. A folder holding a different sweep is refused.
     chunk_size : int, optional
-        Points per chunk; default about 1/64 of the points, between 16 and 4096.
+        Points per chunk; default about 1/16 of the points, between 16 and 8192.
     threads : int, optional
         numba threads for the local path (default: numba's current setting).
     reference, disturbance, initial_state, params, solver, controller_state

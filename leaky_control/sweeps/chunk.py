@@ -13,8 +13,10 @@ import numpy as np
 from ..integrators import Dopri5
 from ..integrators.batch import SOLVER_DOPRI5, batch_parallel, batch_serial
 from ..integrators.step_metrics import NMETRICS
-from ..simulation import _apply_params, _default_max_step, _initial_states, _signal
+from ..simulation import _default_max_step, _initial_states, _signal
 
+#: points a numba thread takes at a time from the chunk
+PARALLEL_CHUNKSIZE = 4
 #: status of a point whose parameters were rejected before it ran
 STATUS_INVALID = 4
 
@@ -38,19 +40,44 @@ class SweepSpec:
     has_loop: bool
     keep_trajectories: bool
 
+    def __post_init__(self):
+        # the base signals and initial state, validated once: per point only swept values
+        # are checked and converted (these conversions cost more than packing the models)
+        base = {"initial_state": _initial_states(self.plant, self.controller,
+                                                 self.initial_state, None)[0],
+                "reference": _signal("reference", self.reference, 1, self.t),
+                "disturbance": _signal("disturbance", self.disturbance,
+                                       max(self.plant.ndisturbances, 1), self.t)}
+        object.__setattr__(self, "_base", base)
+        # the split that _apply_params makes per call, made once (it lists the models'
+        # parameters, which cost more than the replacement itself)
+        cnames = set(self.controller.params)
+        object.__setattr__(self, "_cnames", tuple(k for k in self.param_names if k in cnames))
+        object.__setattr__(self, "_pnames", tuple(k for k in self.param_names if k not in cnames))
+
     def point(self, row):
         """Plant, controller, x0, xc0, r and d of one point (``row``: name -> value).
 
         Raises ``ValueError``/``TypeError`` for parameter values the models reject.
         """
-        params = {k: row[k] for k in self.param_names}
-        plant, controller = _apply_params(self.plant, self.controller, params)
-        x0, xc0 = _initial_states(plant, controller, row.get("initial_state", self.initial_state),
-                                  row.get("controller_state", self.controller_state))
+        cch = {k: row[k] for k in self._cnames}
+        pch = {k: row[k] for k in self._pnames}
+        plant = self.plant.replace(**pch) if pch else self.plant
+        controller = self.controller.replace(**cch) if cch else self.controller
+        base = self._base
         t = self.t
-        r = _signal("reference", row.get("reference", self.reference), 1, t)
-        d = _signal("disturbance", row.get("disturbance", self.disturbance),
-                    max(plant.ndisturbances, 1), t)
+        if "initial_state" in row or base["initial_state"].size != plant.nstates:
+            x0 = _initial_states(plant, controller, row.get("initial_state", self.initial_state),
+                                 None)[0]
+        else:
+            x0 = base["initial_state"]
+        xc0 = _initial_states(plant, controller, None,
+                              row.get("controller_state", self.controller_state))[1]
+        r = _signal("reference", row["reference"], 1, t) if "reference" in row \
+            else base["reference"]
+        q = max(plant.ndisturbances, 1)
+        d = _signal("disturbance", row.get("disturbance", self.disturbance), q, t) \
+            if "disturbance" in row or base["disturbance"].shape[0] != q else base["disturbance"]
         return plant, controller, x0, xc0, r, d
 
 
@@ -144,10 +171,14 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
         out.update(states=np.full((P, T, nx), np.nan), outputs=np.full((P, T, p), np.nan),
                    u=np.full((P, T, m), np.nan), u_raw=np.full((P, T, m), np.nan),
                    max_step=np.full(P, np.nan))
-    if parallel and threads is not None:
+    if parallel:
         import numba
 
-        numba.set_num_threads(threads)
+        if threads is not None:
+            numba.set_num_threads(threads)
+        # hand out points a few at a time: run times differ by point (adaptive steps,
+        # failures), and numba's default equal split leaves a thread idle at the end
+        numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
     for g in packed:
         nx, p, m = g["dims"]
         n = g["idx"].size
