@@ -269,3 +269,25 @@ def test_params_override_and_result_shape():
 def test_bad_input_is_named(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_loop_metrics_equal_trapezoid_integrals_on_a_nonuniform_grid():
+    # oracle: scipy's trapezoid on the same samples (step_info's integrals are defined as the
+    # trapezoid rule on the output times); a nonuniform grid catches a wrong weight layout
+    from scipy.integrate import trapezoid
+
+    t = np.concatenate([np.linspace(0, 2, 41), np.linspace(2.3, 12, 60)])
+    resp = lc.simulate(lc.FirstOrderLag(tau=1.0), lc.LeakyPI(kp=4.0, ki=2.0, negative_slope=0.2,
+                                                            u_min=0.0, u_max=3.0), t,
+                       reference=1.0, initial_state=[1.5])
+    e = resp.outputs[list(resp.output_labels).index("e")]
+    u = resp.outputs[list(resp.output_labels).index("u")]
+    info = lc.step_info(resp, final_output=1.0)
+    rel = 1e-12  # the two sum the same terms in different orders
+    assert info["IAE"] == pytest.approx(trapezoid(np.abs(e), t), rel=rel)
+    assert info["ISE"] == pytest.approx(trapezoid(e * e, t), rel=rel)
+    assert info["ITAE"] == pytest.approx(trapezoid(t * np.abs(e), t), rel=rel)
+    assert info["ControlEffort"] == pytest.approx(trapezoid(np.abs(u), t), rel=rel)
+    # starting above the target with u clipped at 0: the loop coasts at first
+    assert info["CoastingFraction"] == pytest.approx(lc.coasting_fraction(t, e, u), rel=rel)
+    assert info["CoastingFraction"] > 0.01
