@@ -102,13 +102,18 @@ def _feedback_gain(plant, controller, Cx):
     return controller.kp * Cx
 
 
-def _default_max_step(plant, controller, x0, t):
+def _plant_jacobian_at(plant, x0):
+    return plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
+
+
+def _default_max_step(plant, controller, x0, t, jacobian=None):
     """A step that resolves the fastest closed-loop mode: 0.2 / (spectral radius of the loop's
-    Jacobian at the initial point, over both slopes a and 1), capped by the output spacing."""
+    Jacobian at the initial point, over both slopes a and 1), capped by the output spacing.
+    ``jacobian``: the plant's ``(Jx, Ju, Cx)`` at ``x0`` when already known (sweeps reuse it
+    across points that share the plant and the initial state)."""
     spacing = float(np.min(np.diff(t)))
     try:
-        m = plant.ninputs
-        Jx, Ju, Cx = plant.jacobian(x0, np.zeros(m), np.zeros(plant.ndisturbances))
+        Jx, Ju, Cx = _plant_jacobian_at(plant, x0) if jacobian is None else jacobian
         rates = [np.max(np.abs(np.linalg.eigvals(Jx)))] if Jx.size else [0.0]
         # an adaptive slope can take any value in its bounds; a fixed one stays at a
         slopes = getattr(controller, "slope_bounds", (controller.negative_slope, 1.0))
