@@ -71,7 +71,7 @@ class KernelPair:
     """The two dispatchers of one kernel body, built and cache-checked on first use.
 
     ``kernel(False)`` is compiled lazily for built-in models, which pass the integer 0 in the
-    user-dynamics slot; ``kernel(True)`` is compiled eagerly for ``user_signature``, whose typed
+    user-dynamics slot; ``kernel(True)`` is compiled on creation for ``user_signature``, whose typed
     function slot keeps the disk cache valid across processes for :func:`leaky_control.rhs`
     dynamics. Both come from the same Python function, so they integrate the same equations.
 
@@ -96,7 +96,20 @@ class KernelPair:
         from numba import njit
 
         if user not in self._dispatchers:
-            opts = dict(self.jit_options, cache=True)
-            jit = njit(self.user_signature, **opts) if user else njit(**opts)
-            self._dispatchers[user] = cached_kernel(jit(self.pyfunc))
+            # the digest check must run before anything is compiled or loaded from the cache
+            d = cached_kernel(njit(**dict(self.jit_options, cache=True))(self.pyfunc))
+            if user:
+                import warnings
+
+                from numba.core.errors import NumbaExperimentalFeatureWarning
+
+                # the typed function slot is the documented way to pass user dynamics; numba
+                # flags first-class function types as experimental on every compile
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+                    d.compile(self.user_signature.args)
+                # as an eager njit(signature) does: calls convert to this signature instead
+                # of compiling a specialisation keyed on the user function's identity
+                d.disable_compile()
+            self._dispatchers[user] = d
         return self._dispatchers[user]

@@ -184,8 +184,12 @@ def _err_norm(X, Xn, k1, k3, k4, k5, k6, k7, h, rtol, atol):
     return err if err < math.inf else math.inf
 
 
-def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, opts,
-                     out_x, out_y, out_u, out_uraw, info):
+@njit(_nrt=False)
+def _dopri5_body(user_f, t_out, r_sig, d_sig, pint, ppar, cint, cpar, opts,
+                 out_x, out_y, out_u, out_uraw, info,
+                 X, Xn, Xt, k1, k2, k3, k4, k5, k6, k7, rc3, rc4, rc5, y, u, uraw, r, d, work,
+                 stops, nstops):
+    # no reference counting in here: see the note in models.py
     n, m, q, p = plant_dims(pint)
     nc, mc, sampled = ctrl_dims(cint)
     dts = ctrl_dt(cint, cpar)
@@ -194,26 +198,6 @@ def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, op
     rtol, atol, dtmin, dtmax = opts[0], opts[1], opts[2], opts[3]
     max_steps = int(opts[4])
     first_step = opts[5]
-    stops, nstops = kink_stops(t_out, r_sig, d_sig, opts[6])
-    X = x0.copy()
-    Xn = np.empty(nx)
-    Xt = np.empty(nx)
-    k1 = np.empty(nx)
-    k2 = np.empty(nx)
-    k3 = np.empty(nx)
-    k4 = np.empty(nx)
-    k5 = np.empty(nx)
-    k6 = np.empty(nx)
-    k7 = np.empty(nx)
-    rc3 = np.empty(nx)
-    rc4 = np.empty(nx)
-    rc5 = np.empty(nx)
-    y = np.empty(p)
-    u = np.zeros(m)
-    uraw = np.zeros(m)
-    r = np.empty(r_sig.shape[0])
-    d = np.empty(d_sig.shape[0])
-    work = np.empty(m + q + 1)
     t0 = t_out[0]
     tf = t_out[nt - 1]
     info[0] = 0.0
@@ -427,6 +411,43 @@ def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, op
     info[2] = nfev
     info[3] = naccept
     info[4] = nreject
+
+
+def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, opts,
+                     out_x, out_y, out_u, out_uraw, info):
+    """Allocate the scratch arrays and run :func:`_dopri5_body` (see the module notes)."""
+    n, m, q, p = plant_dims(pint)
+    nc, mc, sampled = ctrl_dims(cint)
+    dts = ctrl_dt(cint, cpar)
+    nx = n + nc
+    nt = t_out.size
+    rtol, atol, dtmin, dtmax = opts[0], opts[1], opts[2], opts[3]
+    max_steps = int(opts[4])
+    first_step = opts[5]
+    stops, nstops = kink_stops(t_out, r_sig, d_sig, opts[6])
+    X = x0.copy()
+    Xn = np.empty(nx)
+    Xt = np.empty(nx)
+    k1 = np.empty(nx)
+    k2 = np.empty(nx)
+    k3 = np.empty(nx)
+    k4 = np.empty(nx)
+    k5 = np.empty(nx)
+    k6 = np.empty(nx)
+    k7 = np.empty(nx)
+    rc3 = np.empty(nx)
+    rc4 = np.empty(nx)
+    rc5 = np.empty(nx)
+    y = np.empty(p)
+    u = np.zeros(m)
+    uraw = np.zeros(m)
+    r = np.empty(r_sig.shape[0])
+    d = np.empty(d_sig.shape[0])
+    work = np.empty(m + q + 1)
+    _dopri5_body(user_f, t_out, r_sig, d_sig, pint, ppar, cint, cpar, opts,
+                 out_x, out_y, out_u, out_uraw, info,
+                 X, Xn, Xt, k1, k2, k3, k4, k5, k6, k7, rc3, rc4, rc5, y, u, uraw, r, d, work,
+                 stops, nstops)
 
 
 #: ``dopri5_kernel(False)`` for built-in models, ``dopri5_kernel(True)`` for ``@rhs`` dynamics.

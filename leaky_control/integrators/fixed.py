@@ -31,7 +31,7 @@ FIXED_SIG = types.void(
 )
 
 
-@njit
+@njit(_nrt=False)
 def _record(out_x, out_y, out_u, out_uraw, k, X, y, u, uraw):
     # element loops, not slice assignment: slices in the kernel slowed its every step
     for i in range(X.size):
@@ -43,7 +43,7 @@ def _record(out_x, out_y, out_u, out_uraw, k, X, y, u, uraw):
         out_uraw[k, i] = uraw[i]
 
 
-@njit
+@njit(_nrt=False)
 def _fill_nan(out_x, out_y, out_u, out_uraw, start):
     for kk in range(start, out_x.shape[0]):
         for arr in (out_x, out_y, out_u, out_uraw):
@@ -51,25 +51,16 @@ def _fill_nan(out_x, out_y, out_u, out_uraw, start):
                 arr[kk, i] = math.nan
 
 
-def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar,
-                    max_step, min_substeps, out_x, out_y, out_u, out_uraw, info):
+@njit(_nrt=False)
+def _fixed_body(user_f, method, t_out, r_sig, d_sig, pint, ppar, cint, cpar, max_step,
+                min_substeps, out_x, out_y, out_u, out_uraw, info,
+                X, Xt, k1, k2, k3, k4, y, u, uraw, r, d, work):
+    # no reference counting in here: see the note in models.py
     n, m, q, p = plant_dims(pint)
     nc, mc, sampled = ctrl_dims(cint)
     dts = ctrl_dt(cint, cpar)
     nx = n + nc
     nt = t_out.size
-    X = x0.copy()
-    Xt = np.empty(nx)
-    k1 = np.empty(nx)
-    k2 = np.empty(nx)
-    k3 = np.empty(nx)
-    k4 = np.empty(nx)
-    y = np.empty(p)
-    u = np.zeros(m)
-    uraw = np.zeros(m)
-    r = np.empty(r_sig.shape[0])
-    d = np.empty(d_sig.shape[0])
-    work = np.empty(m + q + 1)
     t0 = t_out[0]
     nsteps_total = 0
     nsample = 0
@@ -163,6 +154,31 @@ def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, c
         loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, tb, X, r, d, y, uraw, u, work, k1)
         _record(out_x, out_y, out_u, out_uraw, k + 1, X, y, u, uraw)
     info[2] = nsteps_total
+
+
+def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar,
+                    max_step, min_substeps, out_x, out_y, out_u, out_uraw, info):
+    """Allocate the scratch arrays and run :func:`_fixed_body`."""
+    n, m, q, p = plant_dims(pint)
+    nc, mc, sampled = ctrl_dims(cint)
+    dts = ctrl_dt(cint, cpar)
+    nx = n + nc
+    nt = t_out.size
+    X = x0.copy()
+    Xt = np.empty(nx)
+    k1 = np.empty(nx)
+    k2 = np.empty(nx)
+    k3 = np.empty(nx)
+    k4 = np.empty(nx)
+    y = np.empty(p)
+    u = np.zeros(m)
+    uraw = np.zeros(m)
+    r = np.empty(r_sig.shape[0])
+    d = np.empty(d_sig.shape[0])
+    work = np.empty(m + q + 1)
+    _fixed_body(user_f, method, t_out, r_sig, d_sig, pint, ppar, cint, cpar, max_step,
+                min_substeps, out_x, out_y, out_u, out_uraw, info,
+                X, Xt, k1, k2, k3, k4, y, u, uraw, r, d, work)
 
 
 #: ``fixed_kernel(False)`` for built-in models, ``fixed_kernel(True)`` for ``@rhs`` dynamics.

@@ -11,7 +11,7 @@ from numba import njit
 from .models import ctrl_output, ctrl_rhs, plant_output, plant_rhs
 
 
-@njit(inline="always")
+@njit(inline="always", _nrt=False)
 def interp_signals(sig, k, frac, out):
     """Linear interpolation of the columns ``k`` and ``k + 1`` of ``sig`` at fraction ``frac``
     (the convention python-control uses for inputs given on ``timepts``)."""
@@ -23,7 +23,7 @@ def interp_signals(sig, k, frac, out):
             out[i] = sig[i, k] + frac * (sig[i, k + 1] - sig[i, k])
 
 
-@njit(inline="always")
+@njit(inline="always", _nrt=False)
 def loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, t, X, r, d, y, uraw, u, work, dX):
     """Closed-loop derivative ``dX`` at ``(t, X)``; also leaves ``y``, ``uraw`` and ``u``
     (for a sampled controller ``u``/``uraw`` are the held values and are not touched)."""
@@ -39,7 +39,7 @@ def loop_deriv(user_f, pint, ppar, cint, cpar, n, sampled, t, X, r, d, y, uraw, 
         ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX)
 
 
-@njit(inline="always")
+@njit(inline="always", _nrt=False)
 def all_finite(X, bound):
     """True when every entry is finite and below ``bound`` in magnitude (divergence guard)."""
     for i in range(X.size):

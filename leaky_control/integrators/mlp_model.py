@@ -17,7 +17,7 @@ from ..activations import leaky_relu_scalar
 CTRL_MLP = 3
 
 
-@njit
+@njit(_nrt=False)
 def mlp_output(cint, cpar, X, n, r, uraw, u):
     """Write the network's command into ``uraw`` and its saturated value into ``u``."""
     n_in, m, L, maxw = cint[1], cint[2], cint[4], cint[5]

@@ -40,6 +40,15 @@ Controller codes (``cint[0]``):
     plant's input gain. ``u = sat(kp phi_clip(a)(e) + ki z)``,
     ``a' = gamma s kp e min(0, e)`` while ``u`` is not saturated, 0 otherwise, and 0 when ``a``
     sits on a bound of ``[0, 1]`` and the law pushes outward. Continuous time only.
+
+Reference counting: every function here, the loop helpers and the integrator bodies are
+compiled with ``_nrt=False``. With numba's runtime on, each call that passes arrays was wrapped
+in an atomic ``NRT_incref``/``NRT_decref`` per array argument (11 increfs before each
+derivative in the Dopri5 kernel); these dominated the run time (the Dopri5 kernel fell from
+549 us to 235 us on the reference problem) and, in the sweep kernel, made two threads fight
+over the same reference counts. None of these functions allocates: the kernels' entry
+functions allocate the scratch arrays (with the runtime on) and pass them down, so every
+array outlives the calls that borrow it.
 """
 
 from __future__ import annotations
@@ -90,12 +99,12 @@ def _call_user_rhs_impl(user_f, t, x, ud, params, dx):
     return lambda user_f, t, x, ud, params, dx: user_f(t, x, ud, params, dx)
 
 
-@njit
+@njit(_nrt=False)
 def _clip(v, lo, hi):
     return min(max(v, lo), hi)
 
 
-@njit
+@njit(_nrt=False)
 def plant_dims(pint):
     """(n, m, q, p) for a plant: states, control inputs, disturbances, outputs."""
     code = pint[0]
@@ -106,7 +115,7 @@ def plant_dims(pint):
     return 2, 1, 1, 1  # pendulum
 
 
-@njit
+@njit(_nrt=False)
 def plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
     """Write the plant state derivative into ``dx[:n]``; ``x`` may be the whole closed-loop
     state (plant states first) so the hot path never slices; ``work`` is scratch (>= m + q)."""
@@ -156,7 +165,7 @@ def plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
         _user_plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx)
 
 
-@njit
+@njit(_nrt=False)
 def _user_plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
     # Kept out of plant_rhs: array slices anywhere in a function made every call of it about
     # 45 ns slower (measured), even when the branch holding them never ran.
@@ -169,7 +178,7 @@ def _user_plant_rhs(pint, ppar, user_f, t, x, u, d, work, dx):
     call_user_rhs(user_f, t, x[:n], work[: m + q], ppar[ol + 2 * m :], dx[:n])
 
 
-@njit
+@njit(_nrt=False)
 def plant_output(pint, ppar, x, d, y):
     """Write the plant output into ``y`` (no direct feedthrough from the control input)."""
     code = pint[0]
@@ -195,7 +204,7 @@ def plant_output(pint, ppar, x, d, y):
         y[0] = x[0]
 
 
-@njit
+@njit(_nrt=False)
 def plant_limits(pint, ppar, j):
     """Actuator limits of control input ``j`` as the plant itself applies them."""
     code = pint[0]
@@ -211,7 +220,7 @@ def plant_limits(pint, ppar, j):
     return ppar[4], ppar[5]
 
 
-@njit
+@njit(_nrt=False)
 def _pid_law(cint, cpar, e, z, ed):
     kp, ki, kd, a = cpar[0], cpar[1], cpar[2], cpar[3]
     if cint[1] == SHAPE_OUTPUT:
@@ -219,7 +228,7 @@ def _pid_law(cint, cpar, e, z, ed):
     return kp * leaky_relu_scalar(e, a) + ki * z + kd * ed
 
 
-@njit
+@njit(_nrt=False)
 def ctrl_output(cint, cpar, X, n, y, r, uraw, u):
     """Controller command before (``uraw``) and after (``u``) its own saturation.
 
@@ -259,7 +268,7 @@ def ctrl_output(cint, cpar, X, n, y, r, uraw, u):
             u[i] = _clip(uraw[i], lo, hi)
 
 
-@njit
+@njit(_nrt=False)
 def ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX):
     """Derivatives of a continuous controller's states (integrator with back-calculation
     anti-windup, first-order derivative filter)."""
@@ -282,7 +291,7 @@ def ctrl_rhs(cint, cpar, X, n, y, r, uraw, u, dX):
         dX[n + ia] = _adaptive_slope_rate(kp, cpar[2], cpar[3], e, X[n + ia], u[0], uraw[0])
 
 
-@njit
+@njit(_nrt=False)
 def _adaptive_slope_rate(kp, gamma, sgn, e, a, u, uraw):
     """MIT rule for the slope with projection onto [0, 1] (derivation in AdaptivePReLU)."""
     if u != uraw:
@@ -293,7 +302,7 @@ def _adaptive_slope_rate(kp, gamma, sgn, e, a, u, uraw):
     return rate
 
 
-@njit
+@njit(_nrt=False)
 def ctrl_sample(cint, cpar, X, n, y, r, uraw, u):
     """One sample of a sampled controller: refresh the derivative filter with the new error,
     compute the held command, then advance the integrator by one sample time (forward Euler)."""
@@ -313,7 +322,7 @@ def ctrl_sample(cint, cpar, X, n, y, r, uraw, u):
         ctrl_output(cint, cpar, X, n, y, r, uraw, u)
 
 
-@njit
+@njit(_nrt=False)
 def ctrl_dims(cint):
     """(number of controller states, number of outputs, sampled flag)."""
     if cint[0] == CTRL_PID:
@@ -324,7 +333,7 @@ def ctrl_dims(cint):
     return 0, cint[2], cint[3]
 
 
-@njit
+@njit(_nrt=False)
 def ctrl_dt(cint, cpar):
     """Sample time of a sampled controller (0 when continuous)."""
     if cint[0] == CTRL_PID:
