@@ -52,8 +52,17 @@ def bench_points(npoints, repeat, solver_name):
     spec, table = _build(plant, ctrl, grid, t, kw["metric_options"], False, 25.0, theta,
                          [20.0], None, solver, None)
     t0 = time.perf_counter()
-    prepare_chunk(spec, table)
+    prepared = prepare_chunk(spec, table)
     t_pack = time.perf_counter() - t0
+    # the kernel alone on the packed points (no Python packing beside it)
+    from leaky_control.sweeps.chunk import execute_chunk
+
+    kern = {1: [], cores: []}
+    for _ in range(repeat):
+        for threads in (1, cores):
+            t0 = time.perf_counter()
+            execute_chunk(spec, prepared, True, threads)
+            kern[threads].append(time.perf_counter() - t0)
 
     times = {1: [], cores: []}
     load0 = os.getloadavg()
@@ -76,6 +85,9 @@ def bench_points(npoints, repeat, solver_name):
     print(f"{cores} threads:  median {mc:.3f} s  (runs "
           f"{', '.join(f'{x:.3f}' for x in times[cores])})")
     print(f"speed-up {m1 / mc:.2f}x; per point {mc / len(ref) * 1e3:.3f} ms at {cores} threads")
+    k1, kc = statistics.median(kern[1]), statistics.median(kern[cores])
+    print(f"kernel alone on packed points: 1 thread {k1:.3f} s, {cores} threads {kc:.3f} s, "
+          f"speed-up {k1 / kc:.2f}x")
     print(f"Python packing alone: {t_pack:.3f} s ({t_pack / len(ref) * 1e6:.1f} us/point)")
     print(f"failed points: {len(ref.failed)}")
 
