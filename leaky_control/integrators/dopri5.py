@@ -40,7 +40,7 @@ from numba import njit, types
 from ._cache import KernelPair
 from .fixed import DIVERGENCE_BOUND, _fill_nan
 from .fixed import _record as _record_call
-from .loop import all_finite, interp_signals, loop_deriv
+from .loop import all_finite, interp_signals, loop_deriv, loop_scratch
 from .models import USER_RHS_TYPE, ctrl_dims, ctrl_dt, ctrl_output, ctrl_sample, plant_dims
 from .models import plant_output as _plant_output_call
 
@@ -415,39 +415,14 @@ def _dopri5_body(user_f, t_out, r_sig, d_sig, pint, ppar, cint, cpar, opts,
 
 def _simulate_dopri5(user_f, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar, opts,
                      out_x, out_y, out_u, out_uraw, info):
-    """Allocate the scratch arrays and run :func:`_dopri5_body` (see the module notes)."""
-    n, m, q, p = plant_dims(pint)
-    nc, mc, sampled = ctrl_dims(cint)
-    dts = ctrl_dt(cint, cpar)
-    nx = n + nc
-    nt = t_out.size
-    rtol, atol, dtmin, dtmax = opts[0], opts[1], opts[2], opts[3]
-    max_steps = int(opts[4])
-    first_step = opts[5]
+    """Allocate the scratch arrays and run :func:`_dopri5_body`."""
+    X, y, u, uraw, r, d, work = loop_scratch(pint, x0, r_sig, d_sig)
     stops, nstops = kink_stops(t_out, r_sig, d_sig, opts[6])
-    X = x0.copy()
-    Xn = np.empty(nx)
-    Xt = np.empty(nx)
-    k1 = np.empty(nx)
-    k2 = np.empty(nx)
-    k3 = np.empty(nx)
-    k4 = np.empty(nx)
-    k5 = np.empty(nx)
-    k6 = np.empty(nx)
-    k7 = np.empty(nx)
-    rc3 = np.empty(nx)
-    rc4 = np.empty(nx)
-    rc5 = np.empty(nx)
-    y = np.empty(p)
-    u = np.zeros(m)
-    uraw = np.zeros(m)
-    r = np.empty(r_sig.shape[0])
-    d = np.empty(d_sig.shape[0])
-    work = np.empty(m + q + 1)
+    s = np.empty((12, X.size))  # Xn, Xt, k1..k7, rc3..rc5: rows of one block
     _dopri5_body(user_f, t_out, r_sig, d_sig, pint, ppar, cint, cpar, opts,
                  out_x, out_y, out_u, out_uraw, info,
-                 X, Xn, Xt, k1, k2, k3, k4, k5, k6, k7, rc3, rc4, rc5, y, u, uraw, r, d, work,
-                 stops, nstops)
+                 X, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11],
+                 y, u, uraw, r, d, work, stops, nstops)
 
 
 #: ``dopri5_kernel(False)`` for built-in models, ``dopri5_kernel(True)`` for ``@rhs`` dynamics.

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, types
 
 from ._cache import KernelPair
-from .loop import all_finite, interp_signals, loop_deriv
+from .loop import all_finite, interp_signals, loop_deriv, loop_scratch
 from .models import USER_RHS_TYPE, ctrl_dims, ctrl_dt, ctrl_output, ctrl_sample, plant_dims
 
 METHOD_EULER = 0
@@ -159,26 +159,11 @@ def _fixed_body(user_f, method, t_out, r_sig, d_sig, pint, ppar, cint, cpar, max
 def _simulate_fixed(user_f, method, t_out, r_sig, d_sig, x0, pint, ppar, cint, cpar,
                     max_step, min_substeps, out_x, out_y, out_u, out_uraw, info):
     """Allocate the scratch arrays and run :func:`_fixed_body`."""
-    n, m, q, p = plant_dims(pint)
-    nc, mc, sampled = ctrl_dims(cint)
-    dts = ctrl_dt(cint, cpar)
-    nx = n + nc
-    nt = t_out.size
-    X = x0.copy()
-    Xt = np.empty(nx)
-    k1 = np.empty(nx)
-    k2 = np.empty(nx)
-    k3 = np.empty(nx)
-    k4 = np.empty(nx)
-    y = np.empty(p)
-    u = np.zeros(m)
-    uraw = np.zeros(m)
-    r = np.empty(r_sig.shape[0])
-    d = np.empty(d_sig.shape[0])
-    work = np.empty(m + q + 1)
+    X, y, u, uraw, r, d, work = loop_scratch(pint, x0, r_sig, d_sig)
+    s = np.empty((5, X.size))  # Xt, k1..k4: rows of one block
     _fixed_body(user_f, method, t_out, r_sig, d_sig, pint, ppar, cint, cpar, max_step,
                 min_substeps, out_x, out_y, out_u, out_uraw, info,
-                X, Xt, k1, k2, k3, k4, y, u, uraw, r, d, work)
+                X, s[0], s[1], s[2], s[3], s[4], y, u, uraw, r, d, work)
 
 
 #: ``fixed_kernel(False)`` for built-in models, ``fixed_kernel(True)`` for ``@rhs`` dynamics.

@@ -6,9 +6,10 @@ equations.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-from .models import ctrl_output, ctrl_rhs, plant_output, plant_rhs
+from .models import ctrl_output, ctrl_rhs, plant_dims, plant_output, plant_rhs
 
 
 @njit(inline="always", _nrt=False)
@@ -46,3 +47,13 @@ def all_finite(X, bound):
         if not abs(X[i]) < bound:
             return False
     return True
+
+
+@njit
+def loop_scratch(pint, x0, r_sig, d_sig):
+    """The per-run arrays every integrator body works in: ``X`` (a copy of ``x0``), ``y``,
+    ``u``, ``uraw``, ``r``, ``d`` and ``work``. Allocated here, in a function with numba's
+    runtime on, because the bodies run without it (see the note in models.py)."""
+    n, m, q, p = plant_dims(pint)
+    return (x0.copy(), np.empty(p), np.zeros(m), np.zeros(m), np.empty(r_sig.shape[0]),
+            np.empty(d_sig.shape[0]), np.empty(m + q + 1))
