@@ -4,6 +4,7 @@ that is itself checked against python-control and solve_ivp in test_simulate/tes
 Equality is exact (``np.array_equal``, NaN equal to NaN): the sweep promises bit-for-bit
 agreement on every path, so any tolerance would hide a real divergence."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -90,6 +91,39 @@ def test_process_pool_executor_path():
         res = lc.sweep(plant, ctrl, grid, T, executor=ex, **kw)
     for k in local.metrics:
         assert np.array_equal(local.metrics[k], res.metrics[k], equal_nan=True)
+
+
+def test_sweeps_started_from_two_threads_under_the_workqueue_layer():
+    # numba's workqueue layer aborts the process when two threads enter parallel code at
+    # once; the local path serialises its kernel launches, so this must run and agree
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import threading
+        import numpy as np
+        import numba
+        import leaky_control as lc
+        T = np.linspace(0.0, 30.0, 301)
+        args = (lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1),
+                {"kp": np.linspace(0.2, 1.0, 40)}, T)
+        kw = dict(reference=25.0, initial_state=[20.0], solver=lc.Dopri5(), chunk_size=4)
+        ref = lc.sweep(*args, **kw)
+        out = [None, None]
+        def run(i):
+            out[i] = lc.sweep(*args, **kw)
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        assert numba.threading_layer() == "workqueue"
+        assert all(np.array_equal(o["IAE"], ref["IAE"]) for o in out)
+        print("ok")
+    """)
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, env=env)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
 
 
 def test_failed_points_are_reported_and_do_not_stop_the_others():

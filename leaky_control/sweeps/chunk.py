@@ -6,6 +6,8 @@ a :class:`SweepSpec` (the base loop and options) plus the chunk's rows of the pa
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,9 @@ from ..simulation import _default_max_step, _initial_states, _plant_jacobian_at,
 
 #: points a numba thread takes at a time from the chunk
 PARALLEL_CHUNKSIZE = 4
+#: one parallel kernel at a time per process: numba's workqueue threading layer aborts when
+#: two threads enter parallel code at once (two sweeps started from two threads)
+_PARALLEL_LOCK = threading.Lock()
 #: status of a point whose parameters were rejected before it ran
 STATUS_INVALID = 4
 
@@ -178,10 +183,7 @@ def prepare_chunk(spec, table):
 def execute_chunk(spec, prepared, parallel=True, threads=None):
     """Run the kernel on a :func:`prepare_chunk` result; see :func:`run_chunk`."""
     P, info, errors, packed = prepared
-    t = spec.t
-    T = t.size
-    solver = spec.solver
-    adaptive = isinstance(solver, Dopri5)
+    T = spec.t.size
     metrics = np.full((P, NMETRICS), np.nan)
     metrics[:, 9] = 0.0
     out = {"metrics": metrics, "info": info, "errors": errors}
@@ -204,6 +206,16 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
         # hand out points a few at a time: run times differ by point (adaptive steps,
         # failures), and numba's default equal split leaves a thread idle at the end
         numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
+    with _PARALLEL_LOCK if parallel else contextlib.nullcontext():
+        _run_groups(spec, packed, parallel, metrics, info, out)
+    return out
+
+
+def _run_groups(spec, packed, parallel, metrics, info, out):
+    t = spec.t
+    T = t.size
+    solver = spec.solver
+    adaptive = isinstance(solver, Dopri5)
     for g in packed:
         nx, p, m = g["dims"]
         n = g["idx"].size
@@ -230,7 +242,6 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
             out["states"][idx], out["outputs"][idx], out["u"][idx], out["u_raw"][idx] = \
                 OX, OY, OU, OUR
             out["max_step"][idx] = g["max_step"]
-    return out
 
 
 def _rows(signals, swept):
