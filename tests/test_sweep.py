@@ -303,6 +303,17 @@ def test_bad_input_is_rejected_before_any_point_runs(monkeypatch, kwargs, match)
         lc.sweep(plant, ctrl, grid, T, **args)
 
 
+def test_points_from_a_dataframe_of_monte_carlo_draws():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"negative_slope": rng.uniform(0, 1, 6), "kp": rng.uniform(0.2, 1, 6)})
+    plant, ctrl = _cruise()
+    res = lc.sweep(plant, ctrl, lc.Points(df), T, solver=lc.Dopri5(), metric_options=OPTS,
+                   **CRUISE)
+    np.testing.assert_array_equal(res.params["kp"], df["kp"].to_numpy())
+    _assert_point_equal(res, 4, plant, ctrl, T, OPTS, solver=lc.Dopri5(), **CRUISE)
+
+
 def test_points_columns_must_have_equal_lengths():
     with pytest.raises(ValueError, match="equal lengths"):
         lc.Points(kp=[1.0, 2.0], negative_slope=[0.1])

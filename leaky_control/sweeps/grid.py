@@ -15,9 +15,9 @@ class Points:
 
     Parameters
     ----------
-    columns : mapping or sequence of mappings, optional
-        ``name -> values`` with one value per point, or one ``{name: value}`` dict per point
-        (every dict with the same names).
+    columns : mapping, pandas.DataFrame or sequence of mappings, optional
+        ``name -> values`` with one value per point (a DataFrame's columns), or one
+        ``{name: value}`` dict per point (every dict with the same names).
     **named_columns
         More columns by keyword.
 
@@ -34,6 +34,8 @@ class Points:
             columns = {}
         if isinstance(columns, Mapping):
             cols = dict(columns)
+        elif hasattr(columns, "items") and hasattr(columns, "columns"):  # a pandas DataFrame
+            cols = {str(k): np.asarray(v) for k, v in columns.items()}
         elif isinstance(columns, Sequence) and not isinstance(columns, str):
             cols = _rows_to_columns(columns)
         else:
