@@ -348,3 +348,18 @@ def test_dask_in_process_cluster_executor():
     for k in local.metrics:
         assert np.array_equal(local.metrics[k], res.metrics[k], equal_nan=True)
     assert np.array_equal(local.nfev, res.nfev)
+
+
+def test_checkpointed_failures_and_trajectories_come_back_unchanged(tmp_path):
+    plant = lc.as_plant(([[0.5]], [[1.0]], [[1.0]], [[0.0]]))
+    args = (plant, lc.LeakyP(kp=2.0, negative_slope=0.5),
+            {"kp": [-50.0, 2.0], "negative_slope": [0.5, 2.0]}, np.linspace(0, 20, 201))
+    kw = dict(reference=1.0, solver=lc.RK4(), chunk_size=1, keep_trajectories=True)
+    full = lc.sweep(*args, **kw)
+    lc.sweep(*args, checkpoint=tmp_path / "ck", **kw)
+    again = lc.sweep(*args, checkpoint=tmp_path / "ck", **kw)
+    assert again.stats["chunks_from_checkpoint"] == 4
+    assert again.messages == full.messages and len(full.messages) == 3
+    assert np.array_equal(again.status, full.status)
+    for k in full.trajectories:
+        assert np.array_equal(again.trajectories[k], full.trajectories[k], equal_nan=True), k
