@@ -21,6 +21,23 @@ def median_time(fn, reps):
     return statistics.median(ts)
 
 
+def paired_ratio(fast, slow, rounds=15, fast_calls=20):
+    """Median over ``rounds`` of (time of one ``slow`` call) / (mean time of ``fast_calls``
+    ``fast`` calls), the two measured back to back in each round so that both see the same
+    machine; returns ``(median, min, max)``. On this shared machine sequential medians of the
+    two moved by 2x between runs, the paired ratio much less."""
+    ratios = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(fast_calls):
+            fast()
+        tf = (time.perf_counter() - t0) / fast_calls
+        t0 = time.perf_counter()
+        slow()
+        ratios.append((time.perf_counter() - t0) / tf)
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
 def problem():
     """``(lc, plant, controller, timepts, road slope)`` of the reference problem."""
     import leaky_control as lc

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _reference import median_time, problem  # noqa: E402
+from _reference import median_time, paired_ratio, problem  # noqa: E402
 import scipy.integrate
 
 
@@ -119,6 +119,13 @@ def main():
     print("|---|---|---|---|---|")
     for label, tm, err, note in rows:
         print(f"| {label} | {tm * 1e3:.3f} | {tm / base:.1f}x | {err:.2e} | {note or ''} |")
+    med, lo, hi = paired_ratio(run, srun, rounds=21)
+    print(f"paired, 21 rounds: solve_ivp RK45 / lc.simulate = {med:.1f}x (min {lo:.1f}, "
+          f"max {hi:.1f}; target >= 30x)")
+    prun = lambda: ct.input_output_response(sys_, t, U, x0)  # noqa: E731
+    med, lo, hi = paired_ratio(run, prun, rounds=5)
+    print(f"paired, 5 rounds: input_output_response / lc.simulate = {med:.0f}x (min {lo:.0f}, "
+          f"max {hi:.0f}; target >= 1000x)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ signals. A plant in a loop with a nonlinear controller must have no direct feedt
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -33,6 +34,12 @@ __all__ = [
     "as_plant",
     "rhs",
 ]
+
+
+@functools.cache
+def _field_names(cls):
+    # listing dataclass fields on every call cost more than reading the values
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "name")
 
 
 class Plant:
@@ -59,9 +66,7 @@ class Plant:
     @property
     def params(self):
         """Physical parameters as a dict (the names :func:`simulate`'s ``params=`` accepts)."""
-        return {
-            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "name"
-        }
+        return {k: getattr(self, k) for k in _field_names(type(self))}
 
     def replace(self, **changes):
         """A copy with some parameters changed (validated like the constructor)."""
