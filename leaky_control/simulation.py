@@ -270,12 +270,17 @@ def _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, s
         resp.stats = {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
                       "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
     else:
-        resp.stats = {"nsteps": int(info[2]),
-                      "nfev": int(info[2]) * (4 if isinstance(solver, RK4) else 1),
+        resp.stats = {"nsteps": int(info[2]), "nfev": int(nfev_from_count(solver, info[2])),
                       "max_step": float(max_step), "failure_time": float(info[1])}
     resp.controller = controller
     resp.plant = plant
     return resp
+
+
+def nfev_from_count(solver, count):
+    """Right-hand-side evaluations from the kernel's count ``info[2]`` (steps for the
+    fixed-step solvers, evaluations for Dopri5); ``count`` may be an array."""
+    return count * (4 if isinstance(solver, RK4) else 1)
 
 
 def has_error_output(plant, controller):

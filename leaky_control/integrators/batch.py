@@ -26,13 +26,14 @@ from numba import njit, prange, types
 
 from ._cache import KernelPair
 from .dopri5 import _simulate_dopri5
-from .fixed import _simulate_fixed
+from .fixed import METHOD_EULER, METHOD_RK4, _simulate_fixed
 from .models import USER_RHS_TYPE
 from .step_metrics import NMETRICS, step_metrics
 
-SOLVER_EULER = 0
-SOLVER_RK4 = 1
+#: the solver code for Dopri5; Euler and RK4 pass their own method codes (fixed.py: 0 and 1)
 SOLVER_DOPRI5 = 2
+
+assert SOLVER_DOPRI5 not in (METHOD_EULER, METHOD_RK4)
 
 _fixed_core = njit(_simulate_fixed)
 _dopri5_core = njit(_simulate_dopri5)
@@ -105,5 +106,4 @@ batch_parallel = KernelPair(_named_copy(_batch, "_batch_parallel"), BATCH_SIG, p
 #: the same loop in order, releasing the GIL (executor workers)
 batch_serial = KernelPair(_named_copy(_batch, "_batch_serial"), BATCH_SIG, nogil=True)
 
-__all__ = ["BATCH_SIG", "NMETRICS", "SOLVER_DOPRI5", "SOLVER_EULER", "SOLVER_RK4",
-           "batch_parallel", "batch_serial"]
+__all__ = ["BATCH_SIG", "NMETRICS", "SOLVER_DOPRI5", "batch_parallel", "batch_serial"]

@@ -15,9 +15,6 @@ from numba import njit
 
 #: number of metrics written by :func:`step_metrics`
 NMETRICS = 15
-# option vector layout: [settling_threshold, rise_low, rise_high, initial_output,
-# final_output (NaN: not given)]
-NOPTIONS = 5
 
 
 @njit

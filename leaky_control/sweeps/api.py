@@ -11,7 +11,8 @@ import numpy as np
 from ..metrics import STEP_INFO_KEYS, metric_options as _metric_options
 from ..plants import as_plant
 from ..simulation import (_apply_params, _check_controller, _check_feedthrough, _check_solver,
-                          _initial_states, _signal, _timepts, has_error_output)
+                          _initial_states, _signal, _timepts, has_error_output,
+                          nfev_from_count)
 from .checkpoint import Checkpoint, fingerprint
 from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
 from .grid import SCENARIO_NAMES, PointTable
@@ -182,9 +183,7 @@ class _Assembly:
         self.failure_time = np.empty(P)
         self.nfev = np.empty(P, dtype=np.int64)
         self.messages = {}
-        self.traj = None
-        if spec.keep_trajectories:
-            self.traj = {}
+        self.traj = {} if spec.keep_trajectories else None
 
     def add(self, s, res):
         info = res["info"]
@@ -193,8 +192,7 @@ class _Assembly:
             self.metrics[k][s:e] = res["metrics"][:, c]
         self.status[s:e] = info[:, 0]
         self.failure_time[s:e] = info[:, 1]
-        rk4 = getattr(self.spec.solver, "method_code", None) == 1
-        self.nfev[s:e] = info[:, 2] * (4 if rk4 else 1)
+        self.nfev[s:e] = nfev_from_count(self.spec.solver, info[:, 2])
         self.messages.update(messages_for(info, res["errors"], s, self.spec.solver,
                                           self.spec.t[-1]))
         if self.traj is not None:
