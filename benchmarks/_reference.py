@@ -11,14 +11,19 @@ import time
 import numpy as np
 
 
-def median_time(fn, reps):
-    """Median wall time of ``reps`` calls of ``fn``."""
+def time_stats(fn, reps):
+    """``(median, min, max)`` wall time of ``reps`` calls of ``fn``."""
     ts = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    return statistics.median(ts), min(ts), max(ts)
+
+
+def median_time(fn, reps):
+    """Median wall time of ``reps`` calls of ``fn``."""
+    return time_stats(fn, reps)[0]
 
 
 def paired_ratio(fast, slow, rounds=15, fast_calls=20):

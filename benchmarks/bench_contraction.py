@@ -13,20 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
+import sys
 
 import control as ct
 import numpy as np
 
-
-def _median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times), max(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _reference import time_stats  # noqa: E402
 
 
 def state_feedback_case():
@@ -60,14 +53,14 @@ def main(argv=None):
     a = 0.3
     cert = contraction_rate(A, B, K, 1.0, a)  # warm-up: imports, cvxpy canonicalisation
     assert cert.success and cert.check(), cert.message
-    med, lo, hi = _median_time(lambda: contraction_rate(A, B, K, 1.0, a), args.repeat)
+    med, lo, hi = time_stats(lambda: contraction_rate(A, B, K, 1.0, a), args.repeat)
     rows.append(("state-feedback certificate, n=4, m=2 (4 vertices), rate_tol=1e-4",
                  med, lo, hi, f"rate {cert.rate:.5f}, {cert.n_solves} SDPs"))
 
     sys3 = ct.ss(ct.tf([1], [1, 3, 3, 1]))
     A3, B3, C3 = (np.asarray(m) for m in (sys3.A, sys3.B, sys3.C))
     cert3 = contraction_rate(A3, B3, C3, 5.0, 0.5)
-    med, lo, hi = _median_time(lambda: contraction_rate(A3, B3, C3, 5.0, 0.5), args.repeat)
+    med, lo, hi = time_stats(lambda: contraction_rate(A3, B3, C3, 5.0, 0.5), args.repeat)
     rows.append(("SISO certificate 1/(s+1)^3, k=5, a=0.5", med, lo, hi,
                  f"rate {cert3.rate:.5f}, {cert3.n_solves} SDPs"))
 
@@ -81,14 +74,14 @@ def main(argv=None):
         return ok and _imag_axis_freqs(_hinf_hamiltonian(Ac, B3, C3, 1.0 / delta)).size == 0
 
     reps = max(args.repeat, 200)
-    med, lo, hi = _median_time(exact_only, reps)
+    med, lo, hi = time_stats(exact_only, reps)
     rows.append(("exact circle verdict (Hamiltonian eigenvalues), n=3", med, lo, hi, ""))
-    med, lo, hi = _median_time(lambda: circle_criterion(A3, B3, C3, k, a3), args.repeat * 5)
+    med, lo, hi = time_stats(lambda: circle_criterion(A3, B3, C3, k, a3), args.repeat * 5)
     rows.append(("circle_criterion (exact + H-inf margin + 2x2000-pt sweep), n=3",
                  med, lo, hi, ""))
     w = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 4000)])
     ref_sys = ct.ss(Ac, B3, C3, 0)
-    med, lo, hi = _median_time(
+    med, lo, hi = time_stats(
         lambda: np.max(np.abs(ct.frequency_response(ref_sys, w).complex)) * delta < 1,
         args.repeat * 5)
     rows.append(("reference: python-control frequency_response sweep, 4001 pts", med, lo, hi, ""))
