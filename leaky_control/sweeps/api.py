@@ -218,8 +218,7 @@ def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, 
     t = _timepts(timepts)
     solver = _check_solver(solver)
     _initial_states(plant, controller, initial_state, controller_state)
-    _signal("reference", reference, 1, t)
-    _signal("disturbance", disturbance, max(plant.ndisturbances, 1), t)
+    # the base reference and disturbance are validated (once) when the SweepSpec is built
     if not isinstance(keep_trajectories, bool):
         raise TypeError(f"keep_trajectories must be True or False, got {keep_trajectories!r}")
     table = PointTable(grid)
