@@ -18,3 +18,29 @@ def duffing_plant():
         dx[1] = -params[0] * x[1] - params[1] * x[0] - params[2] * x[0] ** 3 + ud[0] + ud[1]
 
     return lc.NumbaPlant(duffing, nstates=2, ndisturbances=1, params=[0.3, 1.0, 0.5])
+
+
+@pytest.fixture(scope="session")
+def loop_scenario():
+    """The oracle comparisons' scenario for a plant: ``(t, x0, r, d)`` on 0-4 s.
+
+    The cruise car starts at 20 m/s, is asked for 25 then 18 m/s (the overshoot makes the
+    leak act) on a road that tilts between 1 and 2 s (kinks there only). Other plants start
+    at rest with a reference step from 1 to -0.5 at 2 s and a sinusoidal disturbance (a
+    slope change at every output time)."""
+    import numpy as np
+
+    import leaky_control as lc
+
+    def scenario(plant):
+        t = np.linspace(0.0, 4.0, 201)
+        if isinstance(plant, lc.CruiseControl):
+            x0, r = np.array([20.0]), np.where(t < 1.0, 25.0, 18.0)
+            d = np.interp(t, [0, 1, 2, 4], [0, 0, 0.05, 0.05])
+        else:
+            x0 = np.zeros(plant.nstates)
+            r = np.where(t < 2.0, 1.0, -0.5)
+            d = 0.2 * np.sin(t)
+        return t, x0, r, d
+
+    return scenario

@@ -80,17 +80,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_error_respects_tolerance_against_dop853(case):
+def test_error_respects_tolerance_against_dop853(case, loop_scenario):
     plant, ctrl = CASES[case]
     p = lc.as_plant(plant)
-    t = np.linspace(0.0, 4.0, 201)
-    if isinstance(p, lc.CruiseControl):
-        x0, r = np.array([20.0]), np.where(t < 1.0, 25.0, 18.0)  # overshoot: the leak acts
-        d = np.interp(t, [0, 1, 2, 4], [0, 0, 0.05, 0.05])  # kinks at 1 and 2 s only
-    else:
-        x0 = np.zeros(p.nstates)
-        r = np.where(t < 2.0, 1.0, -0.5)
-        d = 0.2 * np.sin(t)  # a slope change at every output time: every one is a stop
+    t, x0, r, d = loop_scenario(p)
     ours = lc.simulate(p, ctrl, t, reference=r, disturbance=d, initial_state=x0,
                        solver=lc.Dopri5(rtol=RTOL, atol=ATOL))
     assert ours.success, ours.message

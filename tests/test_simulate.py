@@ -53,17 +53,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_agrees_with_input_output_response(case):
+def test_agrees_with_input_output_response(case, loop_scenario):
     plant, ctrl = CASES[case]
     p = lc.as_plant(plant)
-    t = np.linspace(0.0, 4.0, 201)
-    if isinstance(p, lc.CruiseControl):
-        x0, r = np.array([20.0]), np.where(t < 1.0, 25.0, 18.0)  # overshoot makes the leak act
-        d = np.interp(t, [0, 1, 2, 4], [0, 0, 0.05, 0.05])
-    else:
-        x0 = np.zeros(p.nstates)
-        r = np.where(t < 2.0, 1.0, -0.5)
-        d = 0.2 * np.sin(t)
+    t, x0, r, d = loop_scenario(p)
     ours = lc.simulate(p, ctrl, t, reference=r, disturbance=d, initial_state=x0, solver=FINE)
     assert ours.success, ours.message
     ref = reference_run(p, ctrl, t, r, d, x0)
