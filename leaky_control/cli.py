@@ -28,18 +28,16 @@ def main(argv=None):
                                        "with and without a brake (PNG + CSV)")
     demo.add_argument("--out", default="results", help="output folder (default: results)")
     demo.add_argument("--final-time", type=float, default=60.0, help="simulated time [s]")
-    warm = sub.add_parser("warmup", help="compile every built-in numba kernel now (or load it "
-                                         "from the disk cache) and report the time each took")
-    warm.add_argument("--no-user-plants", action="store_true",
-                      help="skip the kernel variants for @rhs user plants")
+    warm = sub.add_parser("warmup", help="compile the shipped studies' numba kernels now (or "
+                                         "load them from the disk cache) and report the time "
+                                         "each took")
     warm.add_argument("--no-analysis", action="store_true",
                       help="skip the exact-Lipschitz and training kernels")
     args = parser.parse_args(argv)
     if args.command == "warmup":
         from .precompile import format_report, warmup
 
-        print(format_report(warmup(user_plants=not args.no_user_plants,
-                                   analysis=not args.no_analysis)))
+        print(format_report(warmup(analysis=not args.no_analysis)))
         return 0
     if args.command == "demo":
         from .studies import cruise_control

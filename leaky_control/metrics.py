@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ._validate import check_finite_scalar
-from .integrators.step_metrics import NMETRICS, step_metrics_kernel
+from .step_metrics import NMETRICS, step_metrics_kernel
 
 __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
 
@@ -131,7 +131,7 @@ def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_outp
     """Validate :func:`step_info`'s options and return the metric kernel's option vector.
 
     Parameters are those of :func:`step_info`; the vector layout is documented in
-    :mod:`leaky_control.integrators.step_metrics`.
+    :mod:`leaky_control.step_metrics`.
     """
     thr = check_finite_scalar("settling_threshold", settling_threshold, low=0.0, high=1.0,
                               low_open=True, high_open=True)

@@ -32,25 +32,10 @@ class KernelTiming:
     source: str
 
 
-def _builtin_signature(user_signature):
-    """The built-in models' signature: the integer 0 in the user-dynamics slot."""
-    from numba import types
-
-    return (types.int64,) + tuple(user_signature.args[1:])
-
-
 def _source(dispatcher):
-    stats = dispatcher.stats
-    return "compiled" if sum(stats.cache_misses.values()) else "cache"
+    from .solvers.kernels import kernel_source
 
-
-def _kernel_pairs():
-    from .integrators.batch import batch_parallel, batch_serial
-    from .integrators.dopri5 import dopri5_kernel
-    from .integrators.fixed import fixed_kernel
-
-    return {"fixed-step (Euler, RK4)": fixed_kernel, "Dopri5": dopri5_kernel,
-            "sweep, parallel": batch_parallel, "sweep, serial": batch_serial}
+    return kernel_source(dispatcher)
 
 
 def _timed(name, build):
@@ -59,21 +44,51 @@ def _timed(name, build):
     return KernelTiming(name, time.perf_counter() - t0, source)
 
 
-def _simulation_kernels(user):
-    out = []
-    for name, pair in _kernel_pairs().items():
-        def builtin(pair=pair):
-            d = pair(False)
-            d.compile(_builtin_signature(pair.user_signature))
-            return _source(d)
+def _flagship():
+    """The loops the shipped studies run: the cruise PI loop and a linear PD loop."""
+    from .controllers import LeakyPI, LeakyPD
+    from .plants import CruiseControl, LinearPlant
 
-        out.append(_timed(name, builtin))
-        if user:
-            out.append(_timed(f"{name}, @rhs plants", lambda pair=pair: _source(pair(True))))
-    from .integrators.step_metrics import step_metrics_kernel
+    return [(CruiseControl(), LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1)),
+            (LinearPlant([[0.0, 1.0], [0.0, -2.0]], [[0.0], [1.0]], [[1.0, 0.0]]),
+             LeakyPD(kp=4.0, kd=1.0, negative_slope=0.1))]
+
+
+def _simulation_kernels(loops):
+    import numpy as np
+
+    from .simulation import _models, execute, kernel_of, prepare
+    from .solvers import RK4, Dopri5
+    from .solvers.batch import sweep_parallel
+    from .solvers.kernels import kernel
+
+    out = []
+    t = np.linspace(0.0, 1.0, 11)
+    for plant, controller in loops:
+        tag = f"{type(plant).__name__} + {type(controller).__name__}"
+        for solver in (RK4(), Dopri5()):
+            run = prepare(plant, controller, t, solver=solver)
+
+            def simulate_kernel(run=run):
+                execute(run)
+                return _source(kernel_of(run))
+
+            out.append(_timed(f"simulate, {type(solver).__name__}: {tag}", simulate_kernel))
+
+            def sweep_kernel(plant=plant, controller=controller, solver=solver, run=run):
+                from .sweeps import sweep
+
+                sweep(plant, controller, {"negative_slope": [0.0, 1.0]}, t, solver=solver)
+                models = _models(run)
+                return _source(kernel(sweep_parallel, *models, bind={"solve": models[0]._nb_run},
+                                      parallel=True, nogil=True))
+
+            out.append(_timed(f"sweep, {type(solver).__name__}: {tag}", sweep_kernel))
 
     def metrics():
         from numba import types
+
+        from .step_metrics import step_metrics_kernel
 
         d = step_metrics_kernel()
         a = types.float64[::1]
@@ -118,13 +133,17 @@ def _worst(*dispatchers):
     return "compiled" if any(_source(d) == "compiled" for d in dispatchers) else "cache"
 
 
-def warmup(*, user_plants=True, analysis=True):
-    """Compile every built-in kernel once (or load it from the disk cache) and time it.
+def warmup(loops=None, *, analysis=True):
+    """Compile the kernels of some loops once (or load them from the disk cache) and time them.
+
+    Kernels are specialised per (solver, plant, controller) and compiled on first use, a few
+    seconds each; warming up is optional, for a batch job that wants the cost up front.
 
     Parameters
     ----------
-    user_plants : bool, default True
-        Also the kernel variants that run :func:`leaky_control.rhs` plants.
+    loops : list of (plant, controller), optional
+        The loops to prepare, for RK4 and Dopri5, ``simulate`` and ``sweep``; default the
+        shipped studies' loops (the cruise PI loop, a linear PD loop).
     analysis : bool, default True
         Also the exact-Lipschitz and training kernels.
 
@@ -135,11 +154,10 @@ def warmup(*, user_plants=True, analysis=True):
 
     Notes
     -----
-    On a 2-core machine a cold warmup takes several minutes (see docs/simulation.md,
-    "Compile time"); a warm one, a few seconds. Kernels are cached next to the installed
+    See docs/simulation.md, "Compile time", for measured figures. Kernels are cached next to the installed
     package (numba's ``__pycache__``); set ``NUMBA_CACHE_DIR`` when that folder is read-only.
     """
-    out = _simulation_kernels(bool(user_plants))
+    out = _simulation_kernels(_flagship() if loops is None else list(loops))
     if analysis:
         out += _analysis_kernels()
     return out

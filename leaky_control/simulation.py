@@ -1,22 +1,29 @@
 """Closed-loop simulation of a plant under a leaky controller, returning python-control data.
 
-``simulate`` packs the plant and controller into arrays, runs a cached numba kernel and returns
-a real :class:`control.TimeResponseData` (signals first, time last) so ``.plot()``,
-``.to_pandas()`` and :func:`control.step_info` work unchanged.
+``simulate`` prepares a run (:func:`prepare`: the models' records, signals, initial state and
+solver options, shared with the sweeps), runs the kernel specialised to the plant, the
+controller and the solver, and returns a real :class:`control.TimeResponseData` (signals
+first, time last) so ``.plot()``, ``.to_pandas()`` and :func:`control.step_info` work
+unchanged.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Real
 
 import control as ct
 import numpy as np
 
+from ._dispatch import model_of
 from ._validate import as_finite_array, check_finite_scalar
-from .integrators import RK4, Dopri5, Euler, fixed_kernel
-from .integrators.dopri5 import dopri5_kernel
+from .controllers.base import Controller
 from .plants import as_plant
+from .solvers import RK4
+from .solvers.base import Solver
+from .solvers.kernels import kernel
+from .status import status_message
 
 __all__ = ["closed_loop_nlsys", "simulate", "step_response"]
 
@@ -84,11 +91,17 @@ def _apply_params(plant, controller, params):
 
 
 def _check_controller(controller):
-    if not hasattr(controller, "_pack") or not hasattr(controller, "to_nlsys"):
+    if controller is None:
+        from .controllers.open_loop import OpenLoop
+
+        return OpenLoop()
+    if not isinstance(controller, Controller):
         raise TypeError(
-            f"controller must be a leaky_control controller (LeakyP, LeakyPI, LeakyPID, ...), "
+            f"controller must be a leaky_control controller (LeakyP, LeakyPI, LeakyPID, ..., "
+            f"or a subclass of leaky_control.controllers.Controller), "
             f"got {type(controller).__name__}"
         )
+    return controller
 
 
 def _check_feedthrough(plant):
@@ -98,15 +111,6 @@ def _check_feedthrough(plant):
             "plant has direct feedthrough (D != 0) from the control input to the output, which "
             "with a nonlinear controller is an algebraic loop; use a strictly proper plant"
         )
-
-
-def _feedback_gain(plant, controller, Cx):
-    """The controller's linear gain from plant state to input at slope 1 (``u ~ -G x``)."""
-    if hasattr(controller, "linear_gain"):
-        return controller.linear_gain(plant)
-    if hasattr(controller, "K"):
-        return controller.K
-    return controller.kp * Cx
 
 
 def _plant_jacobian_at(plant, x0):
@@ -123,13 +127,11 @@ def _default_max_step(plant, controller, x0, t, jacobian=None):
         Jx, Ju, Cx = _plant_jacobian_at(plant, x0) if jacobian is None else jacobian
         rates = [np.max(np.abs(np.linalg.eigvals(Jx)))] if Jx.size else [0.0]
         # an adaptive slope can take any value in its bounds; a fixed one stays at a
-        slopes = getattr(controller, "slope_bounds", (controller.negative_slope, 1.0))
-        for s in slopes:
-            Jcl = Jx - s * Ju @ _feedback_gain(plant, controller, Cx)
+        G = controller.linear_gain(plant, Cx)
+        for s in controller.slope_bounds:
+            Jcl = Jx - s * Ju @ G
             rates.append(np.max(np.abs(np.linalg.eigvals(Jcl))))
-        if getattr(controller, "has_derivative", False):
-            rates.append(1.0 / controller.effective_tau_d)
-            rates.append(abs(controller.kd) * np.max(np.abs(Ju @ Cx)) / controller.effective_tau_d)
+        rates += controller.fast_rates(Ju, Cx)
         rho = max(rates)
     except (np.linalg.LinAlgError, ValueError, TypeError):
         rho = 0.0
@@ -146,7 +148,10 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     ----------
     plant : Plant, control.StateSpace, control.TransferFunction or (A, B, C, D)
         See :func:`leaky_control.plants.as_plant`.
-    controller : LeakyP, LeakyPI, LeakyPD, LeakyPID, AdaptivePReLU or LeakyStateFeedback
+    controller : Controller or None
+        Any :class:`~leaky_control.controllers.Controller` (LeakyP/PI/PD/PID,
+        LeakyStateFeedback, AdaptivePReLU, LeakyMLP, or your own subclass); ``None`` runs the
+        plant open loop with ``reference`` as its input (:class:`OpenLoop`).
     timepts : array_like or float
         Strictly increasing output times, or a final time (1001 points from 0).
     reference : float or array_like, default 0.0
@@ -157,9 +162,10 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         Plant initial state (default zeros).
     params : dict, optional
         Overrides of controller or plant parameters by name (e.g. ``{"negative_slope": 0}``).
-    solver : RK4, Euler or Dopri5, optional
+    solver : Solver, optional
         Integration method; default ``RK4()`` with a step chosen from the loop's fastest mode.
-        ``Dopri5(rtol=..., atol=...)`` chooses its steps by error control.
+        ``Dopri5(rtol=..., atol=...)`` and ``Tsit5(...)`` choose their steps by error control;
+        ``Rosenbrock23(...)`` is for stiff loops.
     controller_state : array_like, optional
         Initial controller states (integrator, derivative filter, adaptive slope); default
         zeros, except an adaptive slope, which starts at the controller's ``a0``.
@@ -173,45 +179,116 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
         the disturbances. ``success`` is False, with a ``message`` naming the time, when the run
         went non-finite; later samples are NaN. ``resp.stats`` holds ``nsteps`` and ``nfev``.
     """
+    run = prepare(plant, controller, timepts, reference, disturbance, initial_state, params,
+                  solver, controller_state)
+    return _response(run, *execute(run))
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything one kernel call needs, validated (made by :func:`prepare`).
+
+    Attributes
+    ----------
+    plant, controller, solver
+        The models and the solver description.
+    t, r, d : numpy.ndarray
+        Output times ``(T,)``, reference ``(1, T)`` and disturbances ``(q, T)``.
+    x0 : numpy.ndarray
+        Closed-loop initial state: plant, then controller.
+    P, C, S : tuple
+        The plant's, controller's and solver's records.
+    opts : numpy.ndarray
+        The solver's runtime options.
+    max_step : float
+        The fixed step in use (NaN for adaptive solvers).
+    """
+
+    plant: object
+    controller: object
+    solver: object
+    t: np.ndarray
+    r: np.ndarray
+    d: np.ndarray
+    x0: np.ndarray
+    P: tuple
+    C: tuple
+    S: tuple
+    opts: np.ndarray
+    max_step: float
+
+
+def prepare(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
+            params=None, solver=None, controller_state=None):
+    """Validate a run's inputs and build the kernel's arguments (shared by ``simulate``).
+
+    Parameters are those of :func:`simulate`.
+
+    Returns
+    -------
+    PreparedRun
+    """
     plant = as_plant(plant)
-    _check_controller(controller)
+    controller = _check_controller(controller)
     plant, controller = _apply_params(plant, controller, params)
     _check_feedthrough(plant)
     t = _timepts(timepts)
-    cint, cpar = controller._pack(plant)
-    pint, ppar, user_f = plant._pack()
-    n, m, p = plant.nstates, plant.ninputs, plant.noutputs
     x0, xc0 = _initial_states(plant, controller, initial_state, controller_state)
     r = _signal("reference", reference, 1, t)
     d = _signal("disturbance", disturbance, max(plant.ndisturbances, 1), t)
     solver = _check_solver(solver)
-    adaptive = isinstance(solver, Dopri5)
-    max_step = math.nan if adaptive else solver.max_step if solver.max_step is not None else \
-        _default_max_step(plant, controller, x0, t)
+    return prepare_point(plant, controller, solver, t, r, d, x0, xc0)
 
-    T = t.size
-    out_x = np.empty((T, n + controller.nstates))
-    out_y = np.empty((T, p))
-    out_u = np.empty((T, m))
-    out_uraw = np.empty((T, m))
-    info = np.zeros(5)
-    if adaptive:
-        dopri5_kernel(user_f is not None)(user_f if user_f is not None else 0, t, r, d,
-                      np.concatenate([x0, xc0]), pint, ppar, cint, cpar, solver._options(),
-                      out_x, out_y, out_u, out_uraw, info)
+
+def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
+    """:func:`prepare` after validation (the sweeps call it per point).
+
+    ``jacobian``: the plant's ``(Jx, Ju, Cx)`` at ``x0`` when already known.
+    """
+    C = controller.record(plant)
+    P = plant.record()
+    model_of(P), model_of(C)  # a record no model owns is refused here, by name
+    if solver.adaptive:
+        max_step = math.nan
     else:
-        fixed_kernel(user_f is not None)(user_f if user_f is not None else 0, solver.method_code, t, r, d,
-                       np.concatenate([x0, xc0]), pint, ppar, cint, cpar, float(max_step),
-                       int(solver.substeps), out_x, out_y, out_u, out_uraw, info[:3])
-    return _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, solver,
-                     max_step)
+        max_step = solver.max_step if solver.max_step is not None else \
+            _default_max_step(plant, controller, x0, t, jacobian)
+    return PreparedRun(plant, controller, solver, t, r, d, np.concatenate([x0, xc0]), P, C,
+                       solver.record(), solver.options(max_step), max_step)
+
+
+def execute(run):
+    """Run the kernel of a :class:`PreparedRun`; returns ``(out_x, out_y, out_u, out_uraw,
+    info)``."""
+    plant, controller = run.plant, run.controller
+    T = run.t.size
+    out_x = np.empty((T, run.x0.size))
+    out_y = np.empty((T, plant.noutputs))
+    out_u = np.empty((T, plant.ninputs))
+    out_uraw = np.empty((T, plant.ninputs))
+    info = np.zeros(5)
+    kernel_of(run)(run.S, run.P, run.C, plant.nstates, int(controller.sampled), float(controller.dt or 0.0),
+      run.t, run.r, run.d, run.x0, run.opts, out_x, out_y, out_u, out_uraw, info)
+    return out_x, out_y, out_u, out_uraw, info
+
+
+def kernel_of(run):
+    """The kernel dispatcher that :func:`execute` calls for ``run``: the solver's body
+    specialised to the plant and the controller (its ``stats`` tell cache hits from
+    compilations)."""
+    solver, plant, ctrl = _models(run)
+    return kernel(solver.run, solver, plant, ctrl)
+
+
+def _models(run):
+    return model_of(run.S), model_of(run.P), model_of(run.C)
 
 
 def _initial_states(plant, controller, initial_state, controller_state):
     n, nc = plant.nstates, controller.nstates
     x0 = np.zeros(n) if initial_state is None else as_finite_array(
         "initial_state", np.atleast_1d(initial_state), shape=(n,))
-    xc0 = np.array(getattr(controller, "initial_state", np.zeros(nc)), dtype=float) \
+    xc0 = np.array(controller.initial_state, dtype=float) \
         if controller_state is None else as_finite_array(
         "controller_state", np.atleast_1d(controller_state), shape=(nc,))
     return x0, xc0
@@ -220,34 +297,22 @@ def _initial_states(plant, controller, initial_state, controller_state):
 def _check_solver(solver):
     if solver is None:
         return RK4()
-    if not isinstance(solver, RK4 | Euler | Dopri5):
-        raise TypeError(f"solver must be RK4(...), Euler(...) or Dopri5(...), got {solver!r}")
+    if not isinstance(solver, Solver):
+        raise TypeError(f"solver must be a leaky_control solver (RK4(...), Euler(...), "
+                        f"Dopri5(...), ...), got {solver!r}")
     return solver
 
 
-def failure_message(status, time, solver, final_time):
-    """The message of a run that ended with kernel ``status`` at ``time`` (see the kernels)."""
-    if status == 0:
-        return "simulation completed"
-    if status == 2:
-        return (f"step size underflow at t = {time:.6g}: the error estimate asked for a "
-                f"step below dtmin = {solver.dtmin:g} (or 16 ulps of t); samples after that "
-                "are NaN")
-    if status == 3:
-        return (f"max_steps = {solver.max_steps} steps reached at t = {time:.6g} of "
-                f"{final_time:.6g}; samples after that are NaN")
-    return (f"state became non-finite or diverged (|x| > 1e150) at t = {time:.6g}; "
-            "samples after that are NaN")
-
-
-def _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, solver, max_step):
+def _response(run, out_x, out_y, out_u, out_uraw, info):
     """Wrap kernel outputs as ``simulate`` returns them (shared with sweep results)."""
-    m, p, q = plant.ninputs, plant.noutputs, plant.ndisturbances
+    plant, controller, solver, t, r, d = (run.plant, run.controller, run.solver, run.t, run.r,
+                                          run.d)
+    m, q = plant.ninputs, plant.ndisturbances
     lo, hi = plant.actuator_limits()
     # np.clip's result, without its Python-level overhead
     u_applied = np.minimum(np.maximum(out_u, lo), hi)
     success = info[0] == 0
-    message = failure_message(int(info[0]), info[1], solver, t[-1])
+    message = status_message(int(info[0]), info[1], solver, t[-1])
     sig = [out_y.T, u_applied.T, out_uraw.T]
     ylab = list(plant.output_labels)
     ulab = ["u"] if m == 1 else [f"u[{i}]" for i in range(m)]
@@ -266,12 +331,7 @@ def _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, s
         params={**controller.params, **{k: v for k, v in plant.params.items()}},
         success=bool(success), message=message, plot_inputs=False,
     )
-    if isinstance(solver, Dopri5):
-        resp.stats = {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
-                      "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
-    else:
-        resp.stats = {"nsteps": int(info[2]), "nfev": int(nfev_from_count(solver, info[2])),
-                      "max_step": float(max_step), "failure_time": float(info[1])}
+    resp.stats = solver.stats(info, run.max_step)
     resp.controller = controller
     resp.plant = plant
     return resp
@@ -279,13 +339,13 @@ def _response(plant, controller, t, r, d, out_x, out_y, out_u, out_uraw, info, s
 
 def nfev_from_count(solver, count):
     """Right-hand-side evaluations from the kernel's count ``info[2]`` (steps for the
-    fixed-step solvers, evaluations for Dopri5); ``count`` may be an array."""
-    return count * (4 if isinstance(solver, RK4) else 1)
+    fixed-step solvers, evaluations for adaptive ones); ``count`` may be an array."""
+    return count if solver.adaptive else count * solver.stages
 
 
 def has_error_output(plant, controller):
     """True when a response carries the error ``e = r - y`` (single-output error feedback)."""
-    return plant.noutputs == 1 and hasattr(controller, "kp")
+    return plant.noutputs == 1 and controller.error_feedback
 
 
 def step_response(plant, controller, timepts=None, *, amplitude=1.0, **keywords):
@@ -320,11 +380,10 @@ def _default_final_time(plant, controller):
     try:
         x0 = np.zeros(plant.nstates)
         Jx, Ju, Cx = plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
-        Jcl = Jx - Ju @ _feedback_gain(plant, controller, Cx)
+        Jcl = Jx - Ju @ controller.linear_gain(plant, Cx)
         re = -np.real(np.linalg.eigvals(Jcl))
         re = re[re > 1e-9]
-        if getattr(controller, "has_integrator", False) and controller.kp != 0:
-            re = np.append(re, abs(controller.ki / controller.kp))
+        re = np.append(re, controller.slow_rates())
         tf = 10.0 / np.min(re) if re.size else 10.0
     except (np.linalg.LinAlgError, ValueError, TypeError):
         tf = 10.0
@@ -356,7 +415,7 @@ def closed_loop_nlsys(plant, controller, name="closed_loop"):
     m = plant.ninputs
     uin = psys.input_labels[:m]
     din = psys.input_labels[m:]
-    if hasattr(controller, "K") or getattr(controller, "reads_state", False):
+    if not controller.error_feedback:
         csys = controller.to_nlsys(plant, name="ctrl")
         n = plant.nstates
         sx = [f"s{j}" for j in range(n)]

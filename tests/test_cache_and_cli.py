@@ -8,11 +8,12 @@ import sys
 SCRIPT = """
 import numpy as np
 import leaky_control as lc
-from leaky_control.integrators import fixed_kernel
-resp = lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0, u_max=1),
-                   np.linspace(0, 30, 3001), reference=25.0, initial_state=[20.0])
+from leaky_control.simulation import kernel_of, prepare
+args = (lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0, u_max=1),
+        np.linspace(0, 30, 3001))
+resp = lc.simulate(*args, reference=25.0, initial_state=[20.0])
 assert resp.success
-st = fixed_kernel().stats
+st = kernel_of(prepare(*args)).stats
 print("HITS", sum(st.cache_hits.values()), "MISSES", sum(st.cache_misses.values()))
 """
 

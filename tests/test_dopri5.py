@@ -228,7 +228,7 @@ def test_bad_solver_parameters_are_rejected(kw, name):
 
 
 def test_signal_stops_only_at_slope_changes():
-    from leaky_control.integrators.dopri5 import signal_stops
+    from leaky_control.solvers.stops import signal_stops
 
     t = np.linspace(0.0, 30.0, 3001)
     deg = math.pi / 180

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import leaky_control as lc
-from leaky_control.mlp_controller import LeakyMLP
+from leaky_control.controllers import LeakyMLP
 
 FINE = lc.RK4(max_step=2e-5)
 

@@ -6,18 +6,20 @@ import sys
 
 import leaky_control as lc
 
-EXPECTED = {"fixed-step (Euler, RK4)", "Dopri5", "sweep, parallel", "sweep, serial",
-            "step_info metrics", "exact Lipschitz enumeration",
-            "training (MLP forward, backward, epochs)"}
+EXPECTED = {f"{what}, {solver}: {loop}" for what in ("simulate", "sweep")
+            for solver in ("RK4", "Dopri5")
+            for loop in ("CruiseControl + LeakyPI", "LinearPlant + LeakyPD")} | {
+    "step_info metrics", "exact Lipschitz enumeration",
+    "training (MLP forward, backward, epochs)"}
 
 
 def test_warmup_then_a_new_process_loads_every_kernel_from_the_cache():
-    timings = lc.warmup(user_plants=False)
+    timings = lc.warmup()
     assert {t.name for t in timings} == EXPECTED
     assert all(t.seconds >= 0 and t.source in ("cache", "compiled") for t in timings)
 
     code = "import sys; from leaky_control.cli import main; sys.exit(main(sys.argv[1:]))"
-    out = subprocess.run([sys.executable, "-c", code, "warmup", "--no-user-plants"],
+    out = subprocess.run([sys.executable, "-c", code, "warmup"],
                          capture_output=True, text=True, timeout=600, check=True).stdout
     rows = dict(line.rsplit(None, 2)[::2] for line in out.splitlines()[1:-1])
     assert set(rows) == EXPECTED, out

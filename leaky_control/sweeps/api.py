@@ -212,7 +212,7 @@ def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, 
            disturbance, initial_state, params, solver, controller_state):
     """Validate everything and return the spec and parameter table; no point runs here."""
     plant = as_plant(plant)
-    _check_controller(controller)
+    controller = _check_controller(controller)
     plant, controller = _apply_params(plant, controller, params)
     _check_feedthrough(plant)
     t = _timepts(timepts)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._dispatch import model_digest
+
 FORMAT_VERSION = 1
 _ARRAYS = ("metrics", "info", "states", "outputs", "u", "u_raw", "max_step")
 
@@ -29,12 +31,14 @@ def fingerprint(spec, table, chunk_size):
             h.update(part if isinstance(part, bytes) else repr(part).encode())
             h.update(b"\0")
 
-    cint, cpar = spec.controller._pack(spec.plant)
-    pint, ppar, user_f = spec.plant._pack()
-    add(FORMAT_VERSION, type(spec.plant).__qualname__, type(spec.controller).__qualname__,
-        cint.tobytes(), cpar.tobytes(), pint.tobytes(), ppar.tobytes(),
-        getattr(user_f, "__qualname__", getattr(user_f, "__name__", None)),
-        spec.t.tobytes(), spec.solver, spec.metric_options.tobytes(), spec.output_index,
+    # the models' records and the digests of their sources: an edited model is another sweep
+    for model, rec in ((spec.plant, spec.plant.record()),
+                       (spec.controller, spec.controller.record(spec.plant))):
+        add(type(model).__module__, type(model).__qualname__, model_digest(type(model)))
+        for v in rec:
+            add(np.ascontiguousarray(v).tobytes() if isinstance(v, np.ndarray) else v)
+    add(FORMAT_VERSION, spec.t.tobytes(), spec.solver, spec.metric_options.tobytes(),
+        spec.output_index,
         spec.keep_trajectories, chunk_size, table.digest_bytes())
     for v in (spec.reference, spec.disturbance, spec.initial_state, spec.controller_state):
         add(np.asarray(v, dtype=float).tobytes() if v is not None else None)

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..integrators import Dopri5
-from ..integrators.batch import SOLVER_DOPRI5, batch_parallel, batch_serial
-from ..integrators.step_metrics import NMETRICS
-from ..simulation import _default_max_step, _initial_states, _plant_jacobian_at, _signal
+from .._dispatch import model_of
+from ..simulation import _initial_states, _plant_jacobian_at, _signal, prepare_point
+from ..solvers.batch import columns, sweep_parallel, sweep_serial
+from ..solvers.kernels import kernel
+from ..status import Status
+from ..step_metrics import NMETRICS
 
 #: points a numba thread takes at a time from the chunk
 PARALLEL_CHUNKSIZE = 4
 #: one parallel kernel at a time per process: numba's workqueue threading layer aborts when
 #: two threads enter parallel code at once (two sweeps started from two threads)
 _PARALLEL_LOCK = threading.Lock()
-#: status of a point whose parameters were rejected before it ran
-STATUS_INVALID = 4
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,13 @@ class SweepSpec:
         object.__setattr__(self, "_cnames", tuple(k for k in self.param_names if k in cnames))
         object.__setattr__(self, "_pnames", tuple(k for k in self.param_names if k not in cnames))
 
-    def plant_pack(self, plant):
-        """``plant._pack()`` plus its actuator limits, computed once for the base plant."""
+    def plant_limits(self, plant):
+        """The plant's actuator limits (computed once for the base plant)."""
         if plant is not self.plant:
-            return (*plant._pack(), plant.actuator_limits())
-        if "_plant_pack" not in self.__dict__:
-            object.__setattr__(self, "_plant_pack", (*plant._pack(), plant.actuator_limits()))
-        return self._plant_pack
+            return plant.actuator_limits()
+        if "_limits" not in self.__dict__:
+            object.__setattr__(self, "_limits", plant.actuator_limits())
+        return self._limits
 
     def base_jacobian(self, plant, x0):
         """The plant Jacobian at the base initial state when ``plant`` and ``x0`` are the
@@ -141,43 +141,51 @@ def run_chunk(spec, table, parallel=True, threads=None):
 
 
 def prepare_chunk(spec, table):
-    """Pack the chunk's points into kernel arrays, grouped by model structure (Python work)."""
+    """Prepare the chunk's points (as :func:`leaky_control.simulation.prepare_point` does for
+    one run) and group them by what the kernel is specialised to and by array shapes."""
     P = len(table)
     t = spec.t
     solver = spec.solver
-    adaptive = isinstance(solver, Dopri5)
     info = np.zeros((P, 5))
     errors = {}
     groups = {}
     for i in range(P):
         try:
             plant, controller, x0, xc0, r, d = spec.point(_row(table, i))
-            cint, cpar = controller._pack(plant)
-            pint, ppar, user_f, (lo, hi) = spec.plant_pack(plant)
-            max_step = np.nan if adaptive else solver.max_step if solver.max_step is not None \
-                else _default_max_step(plant, controller, x0, t, spec.base_jacobian(plant, x0))
+            run = prepare_point(plant, controller, solver, t, r, d, x0, xc0,
+                                spec.base_jacobian(plant, x0))
+            lo, hi = spec.plant_limits(plant)
         except (ValueError, TypeError) as exc:
-            info[i, 0] = STATUS_INVALID
+            info[i, 0] = Status.INVALID_PARAMETERS
             info[i, 1] = np.nan
             errors[i] = f"invalid parameters: {exc}"
             continue
-        key = (cint.tobytes(), pint.tobytes(), cpar.size, ppar.size, x0.size + xc0.size,
-               plant.noutputs, plant.ninputs, r.shape, d.shape)
-        groups.setdefault(key, (user_f, cint, pint, []))[3].append(
-            (i, np.concatenate([x0, xc0]), ppar, cpar, max_step, (lo[0], hi[0]), r, d))
+        key = (type(run.P), type(run.C), _shapes(run.P), _shapes(run.C), run.x0.size,
+               plant.noutputs, plant.ninputs, plant.nstates, r.shape, d.shape)
+        lim = (lo[0], hi[0]) if plant.ninputs else (-np.inf, np.inf)
+        groups.setdefault(key, []).append((i, run, lim))
     packed = []
-    for key, (user_f, cint, pint, pts) in groups.items():
-        R, ridx = _rows([pt[6] for pt in pts], "reference" in spec.scenario_names)
-        D, didx = _rows([pt[7] for pt in pts], "disturbance" in spec.scenario_names)
+    for key, pts in groups.items():
+        runs = [pt[1] for pt in pts]
+        R, ridx = _rows([run.r for run in runs], "reference" in spec.scenario_names)
+        D, didx = _rows([run.d for run in runs], "disturbance" in spec.scenario_names)
+        first = runs[0]
         packed.append(dict(
-            dims=key[4:7], user_f=user_f, cint=cint, pint=pint,
+            dims=key[4:7], n=key[7], S=first.S, P0=first.P, C0=first.C,
+            models=(model_of(first.S), model_of(first.P), model_of(first.C)),
+            PS=columns([run.P for run in runs]), CS=columns([run.C for run in runs]),
             idx=np.array([pt[0] for pt in pts], dtype=np.int64),
-            X0=np.ascontiguousarray(np.stack([pt[1] for pt in pts])),
-            PPAR=np.ascontiguousarray(np.stack([pt[2] for pt in pts])),
-            CPAR=np.ascontiguousarray(np.stack([pt[3] for pt in pts])),
-            max_step=np.array([pt[4] for pt in pts], dtype=float),
-            LIM=np.array([pt[5] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx))
+            sampled=np.array([int(run.controller.sampled) for run in runs], dtype=np.int64),
+            dts=np.array([float(run.controller.dt or 0.0) for run in runs]),
+            X0=np.ascontiguousarray(np.stack([run.x0 for run in runs])),
+            OPTS=np.ascontiguousarray(np.stack([run.opts for run in runs])),
+            max_step=np.array([run.max_step for run in runs], dtype=float),
+            LIM=np.array([pt[2] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx))
     return P, info, errors, packed
+
+
+def _shapes(rec):
+    return tuple(v.shape for v in rec if isinstance(v, np.ndarray))
 
 
 def execute_chunk(spec, prepared, parallel=True, threads=None):
@@ -214,8 +222,8 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
 def _run_groups(spec, packed, parallel, metrics, info, out):
     t = spec.t
     T = t.size
-    solver = spec.solver
-    adaptive = isinstance(solver, Dopri5)
+    entry = sweep_parallel if parallel else sweep_serial
+    options = dict(parallel=True, nogil=True) if parallel else dict(nogil=True)
     for g in packed:
         nx, p, m = g["dims"]
         n = g["idx"].size
@@ -226,15 +234,11 @@ def _run_groups(spec, packed, parallel, metrics, info, out):
         OY = np.empty((lead, T, p))
         OU = np.empty((lead, T, m))
         OUR = np.empty((lead, T, m))
-        user_f = g["user_f"]
-        kernel = (batch_parallel if parallel else batch_serial)(user_f is not None)
-        kernel(user_f if user_f is not None else 0,
-               SOLVER_DOPRI5 if adaptive else solver.method_code, t, g["R"], g["ridx"], g["D"],
-               g["didx"], g["X0"], g["pint"], g["PPAR"], g["cint"], g["CPAR"], g["max_step"],
-               1 if adaptive else int(solver.substeps),
-               solver._options() if adaptive else np.zeros(7), g["LIM"], spec.output_index,
-               spec.has_loop, spec.metric_options, MET, INFO, spec.keep_trajectories,
-               OX, OY, OU, OUR)
+        k = kernel(entry, *g["models"], bind={"solve": g["models"][0]._nb_run}, **options)
+        k(g["S"], g["P0"], g["C0"], g["PS"], g["CS"], g["n"], g["sampled"], g["dts"], t,
+          g["R"], g["ridx"], g["D"], g["didx"], g["X0"], g["OPTS"], g["LIM"],
+          spec.output_index, spec.has_loop, spec.metric_options, MET, INFO,
+          spec.keep_trajectories, OX, OY, OU, OUR)
         idx = g["idx"]
         metrics[idx] = MET
         info[idx] = INFO

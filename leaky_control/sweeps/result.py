@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..simulation import _response, failure_message
+from ..simulation import PreparedRun, _response
+from ..status import Status, status_message
 
-STATUS_NAMES = {0: "ok", 1: "non-finite", 2: "step size underflow", 3: "max_steps",
-                4: "invalid parameters"}
+#: short names of the statuses, for tables
+STATUS_NAMES = {Status.SUCCESS: "ok", Status.NONFINITE: "non-finite",
+                Status.STEP_UNDERFLOW: "step size underflow", Status.MAX_STEPS: "max_steps",
+                Status.INVALID_PARAMETERS: "invalid parameters"}
 
 
 class SweepResult:
@@ -97,15 +100,16 @@ class SweepResult:
             raise ValueError("response() needs the trajectories: run the sweep with "
                              "keep_trajectories=True")
         i = self._index(i)
-        if self.status[i] == 4:
+        if self.status[i] == Status.INVALID_PARAMETERS:
             raise ValueError(f"point {i} did not run: {self.messages[i]}")
         row = {name: self._table.value(name, i) for name in self._table.names}
         plant, controller, _, _, r, d = self._spec.point(row)
         tr = self.trajectories
         info = np.array([self.status[i], self.failure_time[i], 0.0, 0.0, 0.0])
-        resp = _response(plant, controller, self.timepts, r, d, tr["states"][i],
-                         tr["outputs"][i], tr["u"][i], tr["u_raw"][i], info, self._spec.solver,
-                         tr["max_step"][i])
+        run = PreparedRun(plant, controller, self._spec.solver, self.timepts, r, d, None, None,
+                          None, None, None, tr["max_step"][i])
+        resp = _response(run, tr["states"][i], tr["outputs"][i], tr["u"][i], tr["u_raw"][i],
+                         info)
         resp.stats = {"nfev": int(self.nfev[i]), "failure_time": float(self.failure_time[i])}
         return resp
 
@@ -126,7 +130,7 @@ class SweepResult:
                     cols[f"{name}[{j}]"] = flat[:, j]
         cols.update(self.metrics)
         cols["status"] = pd.Categorical.from_codes(
-            self.status.astype(np.int8), categories=[STATUS_NAMES[k] for k in range(5)])
+            self.status.astype(np.int8), categories=[STATUS_NAMES[k] for k in Status])
         msg = np.full(len(self), "simulation completed", dtype=object)
         for i, m in self.messages.items():
             msg[i] = m
@@ -144,6 +148,6 @@ def messages_for(info, errors, offset, solver, final_time):
     out = {}
     for j in np.flatnonzero(info[:, 0] != 0):
         status = int(info[j, 0])
-        out[offset + int(j)] = errors[int(j)] if status == 4 else \
-            failure_message(status, info[j, 1], solver, final_time)
+        out[offset + int(j)] = errors[int(j)] if status == Status.INVALID_PARAMETERS else \
+            status_message(status, info[j, 1], solver, final_time)
     return out

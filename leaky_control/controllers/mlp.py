@@ -3,7 +3,7 @@
 ``u = sat(W_L phi_a(... phi_a(W_1 z + b_1) ...) + b_L)`` with network input ``z = [x, r]`` (plant
 state, then the reference) or ``z = x``. The hidden layers are leaky with slope ``a`` in
 ``[0, 1]``; the last layer is linear. The controller runs in the same cached numba kernel as the
-other controllers (its weights travel as data), and it reports its own Lipschitz constant from
+other controllers (its weights are a runtime record), and it reports its own Lipschitz constant from
 state to command through :func:`leaky_control.analysis.lipschitz_bound`.
 """
 
@@ -12,18 +12,63 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
+from typing import NamedTuple
 
-from ._validate import as_finite_array, check_slope
-from .activations import leaky_relu
-from .controllers import _check_dt, _check_limits, _Controller, static_feedback_nlsys
-from .integrators.mlp_model import CTRL_MLP
+import numpy as np
+from numba import njit
+
+from .._validate import as_finite_array, check_slope
+from ..activations import leaky_relu, leaky_relu_scalar
+from .base import Controller, check_dt, check_limits, static_feedback_nlsys
 
 __all__ = ["LeakyMLP"]
 
 
+class MLPRecord(NamedTuple):
+    """Parameters of :class:`LeakyMLP` as the kernels read them.
+
+    ``wb`` holds ``W_0, b_0, ..., W_{L-1}, b_{L-1}`` (each ``W_l`` of shape
+    ``(sizes[l+1], sizes[l])`` row-major); ``act`` is scratch for the activations (two rows
+    of the widest layer), so the forward pass allocates nothing.
+    """
+
+    a: float
+    u_min: float
+    u_max: float
+    sizes: np.ndarray  # int64, L + 1 layer widths, input first
+    wb: np.ndarray
+    act: np.ndarray
+
+
+@njit(_nrt=False)
+def _mlp_output(c, t, X, n, y, r, uraw, u):
+    sizes, wb, act = c.sizes, c.wb, c.act
+    L = sizes.size - 1
+    maxw = act.size // 2
+    n_in = sizes[0]
+    for j in range(n_in):
+        act[j] = X[j] if j < n else r[0]
+    off = 0
+    src, dst = 0, maxw  # activations ping-pong between the two halves of the scratch
+    for layer in range(L):
+        nin = sizes[layer]
+        nout = sizes[layer + 1]
+        boff = off + nout * nin
+        last = layer == L - 1
+        for i in range(nout):
+            s = wb[boff + i]
+            for j in range(nin):
+                s += wb[off + i * nin + j] * act[src + j]
+            act[dst + i] = s if last else leaky_relu_scalar(s, c.a)
+        off = boff + nout
+        src, dst = dst, src
+    for i in range(sizes[L]):
+        uraw[i] = act[src + i]
+        u[i] = min(max(uraw[i], c.u_min), c.u_max)
+
+
 @dataclass(frozen=True, eq=False)
-class LeakyMLP(_Controller):
+class LeakyMLP(Controller):
     """Leaky-ReLU network state-feedback controller.
 
     Parameters
@@ -83,8 +128,8 @@ class LeakyMLP(_Controller):
             raise TypeError(f"reference_input must be True or False, got {self.reference_input!r}")
         if self.sizes[0] < 1 + int(self.reference_input):
             raise ValueError("a network with reference_input=True needs at least 2 inputs")
-        _check_limits(self.u_min, self.u_max)
-        _check_dt(self.dt)
+        check_limits(self.u_min, self.u_max)
+        check_dt(self.dt)
 
     @property
     def sizes(self):
@@ -132,7 +177,7 @@ class LeakyMLP(_Controller):
                 z = leaky_relu(z, self.negative_slope)
         return z if np.ndim(x) > 1 else z[0]
 
-    def linear_gain(self, plant):
+    def linear_gain(self, plant, Cx=None):
         """``-d u / d x`` with every hidden unit on its slope-1 side: the gain of the linear
         controller the network equals at ``a = 1`` (used to pick a default step size)."""
         n = self._state_inputs(plant)
@@ -158,24 +203,25 @@ class LeakyMLP(_Controller):
         -------
         leaky_control.analysis.LipschitzBound
         """
-        from .analysis.lipschitz import lipschitz_bound
+        from ..analysis.lipschitz import lipschitz_bound
 
         ws = [self.weights[0][:, : self.nstate_inputs], *self.weights[1:]]
         return lipschitz_bound(ws, list(self.biases), negative_slope=self.negative_slope,
                                method=method, **keywords)
 
-    def _pack(self, plant):
+    Record = MLPRecord
+
+    def record(self, plant):
         self._state_inputs(plant)
         sizes = self.sizes
-        L = len(self.weights)
-        maxw = max(sizes)
-        cint = np.array([CTRL_MLP, sizes[0], sizes[-1], int(self.sampled), L, maxw, *sizes],
-                        dtype=np.int64)
-        flat = [np.array([self.negative_slope, self.u_min, self.u_max, self.dt or 0.0])]
+        flat = []
         for w, b in zip(self.weights, self.biases, strict=True):
             flat += [w.ravel(), b]
-        flat.append(np.zeros(2 * maxw))  # activation scratch used by the kernel
-        return cint, np.concatenate(flat)
+        return MLPRecord(float(self.negative_slope), float(self.u_min), float(self.u_max),
+                         np.array(sizes, dtype=np.int64), np.concatenate(flat),
+                         np.zeros(2 * max(sizes)))
+
+    output = _mlp_output
 
     def to_nlsys(self, plant=None, name=None):
         """The controller as a static :class:`control.NonlinearIOSystem`: inputs ``r`` and the

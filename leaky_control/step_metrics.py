@@ -160,7 +160,6 @@ def step_metrics_kernel():
     """The cached entry kernel that :func:`leaky_control.step_info` calls (built on first use)."""
     global _entry
     if _entry is None:
-        from ._cache import cached_kernel
-
-        _entry = cached_kernel(njit(cache=True)(_step_metrics_entry))
+        # everything it compiles lives in this file, whose changes numba's cache detects
+        _entry = njit(cache=True)(_step_metrics_entry)
     return _entry

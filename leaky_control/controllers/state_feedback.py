@@ -1,0 +1,136 @@
+"""Leaky-ReLU state feedback ``u_i = sat(phi_a(kr_i r - (K x)_i))``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validate import as_finite_array, check_slope
+from ..activations import leaky_relu, leaky_relu_scalar
+from .base import Controller, check_dt, check_limits, static_feedback_nlsys
+
+__all__ = ["LeakyStateFeedback"]
+
+
+class StateFeedbackRecord(NamedTuple):
+    """Parameters of :class:`LeakyStateFeedback` as the kernels read them."""
+
+    a: float
+    u_min: float
+    u_max: float
+    K: np.ndarray  # (m, n)
+    kr: np.ndarray  # (m,)
+
+
+@dataclass(frozen=True, eq=False)
+class LeakyStateFeedback(Controller):
+    """Leaky-ReLU state feedback ``u_i = sat(phi_a(kr_i r - (K x)_i))``, one leak per channel.
+
+    Parameters
+    ----------
+    K : array_like
+        Gain matrix (m, n): m control inputs, n plant states.
+    negative_slope : float, default 0.01
+        Leak ``a`` in ``[0, 1]``.
+    kr : array_like or "auto", default "auto"
+        Reference feedforward gains (m,). ``"auto"`` gives unit DC gain of the linear
+        (``a = 1``) loop for a single-input single-output linear plant and zero otherwise.
+    u_min, u_max : float
+        Actuator limits applied to every channel.
+    dt : float, optional
+        Sample time for a sampled controller (zero-order hold).
+    name : str
+    """
+
+    K: np.ndarray = None
+    negative_slope: float = 0.01
+    kr: object = "auto"
+    u_min: float = -math.inf
+    u_max: float = math.inf
+    dt: float | None = None
+    name: str = "controller"
+
+    def __post_init__(self):
+        if self.K is None:
+            raise ValueError("K (state-feedback gain matrix, shape (m, n)) is required")
+        K = as_finite_array("K", np.atleast_2d(self.K), ndim=2)
+        object.__setattr__(self, "K", np.ascontiguousarray(K))
+        check_slope(self.negative_slope)
+        if not (isinstance(self.kr, str) and self.kr == "auto"):
+            kr = as_finite_array("kr", np.atleast_1d(self.kr), ndim=1)
+            if kr.size != K.shape[0]:
+                raise ValueError(f"kr must have {K.shape[0]} entries (one per input), got {kr.size}")
+            object.__setattr__(self, "kr", kr)
+        check_limits(self.u_min, self.u_max)
+        check_dt(self.dt)
+
+    nstates = 0
+    state_labels = ()
+
+    @property
+    def lipschitz_constant(self):
+        """Lipschitz constant of ``x -> u`` in the 2-norm: ``||K||_2`` for ``a`` in ``[0, 1]``
+        (each channel's slope lies in ``[a, 1]``, so the Jacobian is ``diag(s) K`` with
+        ``|s_i| <= 1``; the bound is attained with every channel on its slope-1 side)."""
+        return float(np.linalg.norm(self.K, 2))
+
+    def feedforward(self, plant):
+        """The reference gains in use with ``plant``."""
+        if not isinstance(self.kr, str):
+            return self.kr
+        m = self.K.shape[0]
+        if m == 1 and plant.noutputs == 1 and hasattr(plant, "A") and plant.ninputs == 1:
+            Acl = plant.A - plant.B @ self.K
+            try:
+                dc = float(-(plant.C @ np.linalg.solve(Acl, plant.B))[0, 0])
+            except np.linalg.LinAlgError:
+                dc = 0.0
+            if dc != 0.0 and math.isfinite(dc):
+                return np.array([1.0 / dc])
+        return np.zeros(m)
+
+    Record = StateFeedbackRecord
+
+    def record(self, plant):
+        m, n = self.K.shape
+        if n != plant.nstates or m != plant.ninputs:
+            raise ValueError(
+                f"K must have shape ({plant.ninputs}, {plant.nstates}) for this plant "
+                f"(inputs, states), got {self.K.shape}")
+        return StateFeedbackRecord(float(self.negative_slope), float(self.u_min),
+                                   float(self.u_max), self.K,
+                                   np.ascontiguousarray(self.feedforward(plant), dtype=float))
+
+    @staticmethod
+    def output(c, t, X, n, y, r, uraw, u):
+        K = c.K
+        for i in range(K.shape[0]):
+            s = c.kr[i] * r[0]
+            for j in range(K.shape[1]):
+                s -= K[i, j] * X[j]
+            uraw[i] = leaky_relu_scalar(s, c.a)
+            u[i] = min(max(uraw[i], c.u_min), c.u_max)
+
+    def linear_gain(self, plant, Cx=None):
+        """``K``: the loop gain at slope 1."""
+        return self.K
+
+    def to_nlsys(self, plant=None, name=None):
+        """The controller as a static :class:`control.NonlinearIOSystem` with inputs ``r`` and
+        the plant states, outputs ``u`` (saturated) and ``u_raw`` per channel.
+
+        Parameters
+        ----------
+        plant : Plant, optional
+            Needed to resolve ``kr="auto"``.
+        name : str, optional
+        """
+        m, n = self.K.shape
+        kr = self.feedforward(plant) if plant is not None else (
+            np.zeros(m) if isinstance(self.kr, str) else self.kr)
+        K, a = self.K, self.negative_slope
+        return static_feedback_nlsys(lambda x, r: leaky_relu(kr * r - K @ x, a), n, m, self,
+                                     name)

@@ -1,0 +1,84 @@
+"""Plant models: one module per plant (see :mod:`.base` for the protocol a plant follows).
+
+Inputs are the control inputs ``u`` followed by disturbances ``d``; outputs are measured
+signals. A plant in a loop with a nonlinear controller must have no direct feedthrough from
+``u`` to ``y`` (an algebraic loop); disturbances may feed through.
+"""
+
+from __future__ import annotations
+
+import control as ct
+import numpy as np
+
+from .base import Plant
+from .cruise import CruiseControl
+from .linear import LinearPlant
+from .numba_rhs import RHS, NumbaPlant, rhs
+from .pendulum import Pendulum
+from .textbook import DCMotor, FirstOrderLag, MassSpringDamper
+
+__all__ = [
+    "RHS",
+    "CruiseControl",
+    "DCMotor",
+    "FirstOrderLag",
+    "LinearPlant",
+    "MassSpringDamper",
+    "NumbaPlant",
+    "Pendulum",
+    "Plant",
+    "as_plant",
+    "rhs",
+]
+
+
+def as_plant(sys, *, input_limits=None):
+    """Turn a python-control system, an ``(A, B, C, D)`` tuple or a plant into a plant.
+
+    Parameters
+    ----------
+    sys : Plant, control.StateSpace, control.TransferFunction or tuple
+        Continuous-time, proper. Transfer functions are realised with :func:`control.tf2ss`.
+        All inputs of a python-control system are control inputs; the disturbance adds to them.
+    input_limits : (lower, upper), optional
+        Actuator saturation for a new linear plant.
+
+    Returns
+    -------
+    Plant
+    """
+    if isinstance(sys, Plant):
+        if input_limits is not None:
+            raise ValueError("input_limits applies only when converting a system; set it on the plant")
+        return sys
+    if isinstance(sys, ct.TransferFunction):
+        _check_continuous(sys)
+        for i in range(sys.noutputs):
+            for j in range(sys.ninputs):
+                num = np.trim_zeros(np.atleast_1d(sys.num[i][j]), "f")
+                den = np.trim_zeros(np.atleast_1d(sys.den[i][j]), "f")
+                if len(num) > len(den):
+                    raise ValueError(
+                        f"transfer function {i},{j} is not proper (numerator degree {len(num) - 1} "
+                        f"> denominator degree {len(den) - 1}); only proper plants can be simulated"
+                    )
+        sys = ct.tf2ss(sys)
+    if isinstance(sys, ct.StateSpace):
+        _check_continuous(sys)
+        return LinearPlant(sys.A, sys.B, sys.C, sys.D, input_limits=input_limits,
+                           name=sys.name if not sys.name.startswith("sys[") else None)
+    if isinstance(sys, tuple | list) and len(sys) == 4:
+        A, B, C, D = sys
+        return LinearPlant(A, B, C, D, input_limits=input_limits)
+    raise TypeError(
+        "plant must be a leaky_control Plant, a control.StateSpace, a control.TransferFunction "
+        f"or an (A, B, C, D) tuple, got {type(sys).__name__}"
+    )
+
+
+def _check_continuous(sys):
+    if sys.dt not in (0, None):
+        raise ValueError(
+            f"plant must be continuous-time, got a discrete-time system with dt={sys.dt!r}; "
+            "sampled control is set on the controller (dt=...), the plant stays continuous"
+        )

@@ -1,0 +1,198 @@
+"""The plant protocol: one class per plant, its parameters as a record, its physics written once.
+
+A plant is a subclass of :class:`Plant` that defines
+
+- ``Record``: a ``typing.NamedTuple`` class of the values its numba functions read (floats,
+  ints, float64 arrays);
+- ``record(self)``: this plant's values as a ``Record``;
+- ``dynamics(p, t, x, u, d, dx)``: writes the state derivative into ``dx[:n]`` from the
+  record ``p``, the time, the closed-loop state ``x`` (plant states first, so the hot path
+  never slices), the controller's command ``u`` (the plant applies its own actuator limits)
+  and the disturbances ``d``; allocates nothing;
+- optionally ``output(p, t, x, d, y)``: writes the measured output (default: the full state);
+- the sizes ``nstates``, ``ninputs``, ``ndisturbances``, ``noutputs`` and their labels.
+
+Defining the subclass registers it (:mod:`leaky_control._dispatch`); the solvers compile a
+kernel specialised to it on first use and cache it on disk under a name that carries a digest
+of its source file. The numpy reference (:meth:`Plant.to_nlsys`, the finite-difference
+:meth:`Plant.jacobian`) calls the same functions in plain Python, so the physics exists once.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import functools
+
+import numpy as np
+
+from .._dispatch import register
+from .._jit import model_function
+
+__all__ = ["Plant", "input_limits_arrays"]
+
+
+@functools.cache
+def _field_names(cls):
+    # listing dataclass fields on every call cost more than reading the values
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name != "name")
+
+
+def _labels(prefix, k):
+    return [prefix] if k == 1 else [f"{prefix}[{i}]" for i in range(k)]
+
+
+class Plant(abc.ABC):
+    """Base class of all plants (see the module docstring for the protocol).
+
+    Attributes
+    ----------
+    nstates, ninputs, ndisturbances, noutputs : int
+    state_labels, input_labels, disturbance_labels, output_labels : sequence of str
+        Default ``x[i]``, ``u``/``u[i]``, ``d``/``d[i]``, ``y``/``y[i]``.
+    """
+
+    nstates: int
+    ninputs: int
+    ndisturbances: int
+    noutputs: int
+    name = "plant"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "dynamics" not in own:
+            return  # a subclass that only re-parametrises its base (MassSpringDamper)
+        if "Record" not in cls.__dict__:
+            raise TypeError(f"{cls.__qualname__} defines dynamics but no Record")
+        cls._nb_dynamics = model_function(own["dynamics"])
+        out = own.get("output")
+        cls._nb_output = None if out is None else model_function(out)
+        register(cls, cls.Record)
+
+    @abc.abstractmethod
+    def record(self):
+        """This plant's parameters as its ``Record`` (what the numba functions read)."""
+
+    # --- sizes and labels -------------------------------------------------------------------
+
+    @property
+    def state_labels(self):
+        return _labels("x", self.nstates) if self.nstates > 1 else ["x[0]"]
+
+    @property
+    def input_labels(self):
+        return _labels("u", self.ninputs)
+
+    @property
+    def disturbance_labels(self):
+        return _labels("d", self.ndisturbances)
+
+    @property
+    def output_labels(self):
+        return _labels("y", self.noutputs)
+
+    def _labels(self):
+        return (list(self.state_labels), list(self.input_labels) + list(self.disturbance_labels),
+                list(self.output_labels))
+
+    def actuator_limits(self):
+        """Actuator limits ``(lower, upper)`` arrays that the plant itself applies to ``u``."""
+        return np.full(self.ninputs, -np.inf), np.full(self.ninputs, np.inf)
+
+    # --- parameters ------------------------------------------------------------------------
+
+    @property
+    def params(self):
+        """Physical parameters as a dict (the names :func:`simulate`'s ``params=`` accepts)."""
+        return {k: getattr(self, k) for k in _field_names(type(self))}
+
+    def replace(self, **changes):
+        """A copy with some parameters changed (validated like the constructor)."""
+        unknown = set(changes) - set(_field_names(type(self)))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {sorted(unknown)} for {type(self).__name__}; "
+                f"allowed: {sorted(self.params)}")
+        return dataclasses.replace(self, **changes)
+
+    # --- the numpy reference ---------------------------------------------------------------
+
+    def _model_functions(self):
+        """``(update, output)`` in plain Python over numpy arrays: the model's own numba
+        functions run uncompiled (``py_func``). ``output`` is None for a full-state output."""
+        rec = self.record()
+        n, m, p = self.nstates, self.ninputs, self.noutputs
+        dyn = type(self)._nb_dynamics.py_func
+        outf = type(self)._nb_output
+
+        def upd(t, x, ud, params):
+            ud = np.asarray(ud, dtype=float)
+            dx = np.zeros(n)
+            dyn(rec, float(t), np.asarray(x, dtype=float), ud[:m], ud[m:], dx)
+            return dx
+
+        if outf is None:
+            return upd, None
+        outf = outf.py_func
+
+        def out(t, x, ud, params):
+            ud = np.asarray(ud, dtype=float)
+            y = np.empty(p)
+            outf(rec, float(t), np.asarray(x, dtype=float), ud[m:], y)
+            return y
+
+        return upd, out
+
+    def to_nlsys(self, name=None):
+        """The plant as a :class:`control.NonlinearIOSystem` (plain numpy; the reference the
+        kernels are tested against). Inputs: control inputs then disturbances."""
+        import control as ct
+
+        upd, out = self._model_functions()
+        if out is None:
+            out = lambda t, x, u, params: np.asarray(x, dtype=float)  # noqa: E731
+        states, inputs, outputs = self._labels()
+        return ct.nlsys(upd, out, states=states, inputs=inputs, outputs=outputs,
+                        name=name or getattr(self, "name", None) or "plant")
+
+    def jacobian(self, x, u, d):
+        """Central finite-difference ``(df/dx, df/du, dh/dx)`` at a point (used to pick step
+        sizes and default horizons)."""
+        return _fd_jacobian(self, x, u, d)
+
+
+def input_limits_arrays(name, limits, m):
+    """``(lower, upper)`` arrays of length ``m`` from ``None`` or a pair of scalars/arrays."""
+    if limits is None:
+        return np.full(m, -np.inf), np.full(m, np.inf)
+    lo, hi = limits
+    lo = np.broadcast_to(np.asarray(lo, dtype=float), (m,)).copy()
+    hi = np.broadcast_to(np.asarray(hi, dtype=float), (m,)).copy()
+    if np.isnan(lo).any() or np.isnan(hi).any() or np.any(lo >= hi):
+        raise ValueError(
+            f"{name} must be (lower, upper) with lower < upper and no NaN, got {limits!r}")
+    return lo, hi
+
+
+def _fd_jacobian(plant, x, u, d):
+    upd, out = plant._model_functions()
+    x = np.asarray(x, dtype=float)
+    ud = np.concatenate([np.atleast_1d(u), np.atleast_1d(d)]).astype(float)
+    n, m = x.size, plant.ninputs
+    f = lambda xx, uu: np.asarray(upd(0.0, xx, uu, None), dtype=float)  # noqa: E731
+    h = (lambda xx, uu: np.asarray(xx, dtype=float)) if out is None else \
+        (lambda xx, uu: np.asarray(out(0.0, xx, uu, None), dtype=float))  # noqa: E731
+    Jx = np.empty((n, n))
+    Ju = np.empty((n, m))
+    Cx = np.empty((plant.noutputs, n))
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = 1e-6 * max(1.0, abs(x[j]))
+        Jx[:, j] = (f(x + e, ud) - f(x - e, ud)) / (2 * e[j])
+        Cx[:, j] = (h(x + e, ud) - h(x - e, ud)) / (2 * e[j])
+    for j in range(m):
+        e = np.zeros(ud.size)
+        e[j] = 1e-6 * max(1.0, abs(ud[j]))
+        Ju[:, j] = (f(x, ud + e) - f(x, ud - e)) / (2 * e[j])
+    return Jx, Ju, Cx

@@ -1,0 +1,244 @@
+"""Plants from a bare numba function ``f(t, x, ud, params, dx)`` (the ``@rhs`` form).
+
+Kept for scripts written before plants were classes; a subclass of
+:class:`~leaky_control.plants.Plant` with a ``Record`` of named parameters is the form to
+prefer (docs/architecture.md). Each ``@rhs`` function becomes a model class of its own, so its
+kernels are specialised and cached like a built-in's, keyed on a digest of the function's
+source file.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import inspect
+import marshal
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validate import as_finite_array
+from .base import Plant, input_limits_arrays
+
+__all__ = ["RHS", "NumbaPlant", "rhs"]
+
+
+@dataclass(frozen=True)
+class RHS:
+    """A user's numba dynamics checked for the ``f(t, x, ud, params, dx)`` form (see :func:`rhs`)."""
+
+    dispatcher: object = field(repr=False)
+    name: str = ""
+
+
+def rhs(func):
+    """Decorator: make a numba-compiled function usable as plant dynamics.
+
+    The function must be compiled with ``numba.njit`` and have the form
+    ``f(t, x, ud, params, dx) -> None``, writing ``dx`` in place (``t`` float, the rest
+    contiguous float64 arrays).
+
+    Parameters
+    ----------
+    func : numba.core.registry.CPUDispatcher
+        The ``@njit`` function.
+
+    Returns
+    -------
+    RHS
+        Pass it to :class:`NumbaPlant`.
+
+    Raises
+    ------
+    TypeError
+        For a plain Python function or one that does not compile for the signature.
+
+    Examples
+    --------
+    >>> import numba, leaky_control as lc
+    >>> @lc.rhs
+    ... @numba.njit
+    ... def decay(t, x, ud, params, dx):
+    ...     dx[0] = -params[0] * x[0] + ud[0]
+    >>> plant = lc.NumbaPlant(decay, nstates=1, params=[2.0])
+    """
+    from numba import types
+    from numba.core.registry import CPUDispatcher
+
+    if isinstance(func, RHS):
+        return func
+    if not isinstance(func, CPUDispatcher):
+        what = getattr(func, "__name__", repr(func))
+        raise TypeError(
+            f"@rhs needs a numba-compiled function, got the plain Python object {what!r}; "
+            "decorate it with @numba.njit first (@leaky_control.rhs above @numba.njit), "
+            "with the form f(t, x, ud, params, dx) writing dx in place")
+    a = types.float64[::1]
+    try:
+        func.compile(types.void(types.float64, a, a, a, a))
+    except Exception as exc:
+        raise TypeError(
+            f"{func.__name__} does not compile as f(t: float64, x, ud, params, dx: float64[::1]) "
+            f"-> None: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    return RHS(func, getattr(func, "__name__", ""))
+
+
+def _function_digest(fn):
+    py = fn.py_func
+    h = hashlib.sha256()
+    try:
+        with open(inspect.getsourcefile(py), "rb") as fh:
+            h.update(fh.read())
+    except (OSError, TypeError):
+        h.update(marshal.dumps(py.__code__))
+    h.update(py.__qualname__.encode())
+    return h.hexdigest()
+
+
+_MODELS = {}
+
+
+def _model_for(dynamics):
+    """The model class running ``dynamics`` (made once per function and process)."""
+    f = dynamics.dispatcher
+    model = _MODELS.get(f)
+    if model is not None:
+        return model
+    digest = _function_digest(f)
+    tag = f"{''.join(c if c.isalnum() else '_' for c in f.py_func.__qualname__)}_{digest[:12]}"
+    # module-level names: the kernels' disk cache pickles the record type by reference
+    record = collections.namedtuple(f"RHSRecord_{tag}", ["C", "lo", "hi", "params", "ud"])
+    record.__module__ = __name__
+
+    def _dynamics(p, t, x, u, d, dx):
+        # ud: the clipped inputs then the disturbances, in the record's scratch row
+        m = p.lo.size
+        n = p.C.shape[1]
+        for j in range(m):
+            p.ud[j] = min(max(u[j], p.lo[j]), p.hi[j])
+        for j in range(p.ud.size - m):
+            p.ud[m + j] = d[j]
+        f(t, x[:n], p.ud, p.params, dx[:n])
+
+    def _output(p, t, x, d, y):
+        C = p.C
+        for i in range(C.shape[0]):
+            s = 0.0
+            for j in range(C.shape[1]):
+                s += C[i, j] * x[j]
+            y[i] = s
+
+    model = type(f"RHSPlant_{tag}", (NumbaPlant,), {
+        "Record": record, "dynamics": staticmethod(_dynamics), "output": staticmethod(_output),
+        "__module__": __name__, "__doc__": f"NumbaPlant running {f.py_func.__qualname__}"})
+    base = NumbaPlant.__dict__.get("_digest_cache") or ""
+    type.__setattr__(model, "_digest_cache",
+                     hashlib.sha256((digest + _own_digest() + base).encode()).hexdigest())
+    setattr(sys.modules[__name__], record.__name__, record)
+    setattr(sys.modules[__name__], model.__name__, model)
+    _MODELS[f] = model
+    return model
+
+
+def _own_digest():
+    from .._dispatch import model_digest
+
+    return model_digest(NumbaPlant)
+
+
+class NumbaPlant(Plant):
+    """A plant whose dynamics are a user-written numba function.
+
+    Parameters
+    ----------
+    dynamics : RHS
+        A function decorated with :func:`rhs`: ``f(t, x, ud, params, dx)`` writing the state
+        derivative into ``dx``; ``ud`` holds the control inputs (after ``input_limits``)
+        followed by the disturbances.
+    nstates : int
+        Number of states.
+    ninputs : int, default 1
+        Number of control inputs.
+    ndisturbances : int, default 0
+        Number of disturbance inputs.
+    C : array_like, optional
+        Output matrix (p, nstates); default measures the first state.
+    params : array_like, optional
+        Float parameters passed to ``f`` unchanged (a runtime argument: changing them never
+        recompiles).
+    input_limits : (lower, upper), optional
+    name : str, optional
+    """
+
+    def __new__(cls, dynamics=None, *args, **kwargs):
+        if cls is NumbaPlant:
+            if not isinstance(dynamics, RHS):
+                raise TypeError(
+                    "dynamics must be a function decorated with @leaky_control.rhs, "
+                    f"got {dynamics!r}")
+            cls = _model_for(dynamics)
+        return object.__new__(cls)
+
+    def __init__(self, dynamics, nstates, ninputs=1, ndisturbances=0, C=None, params=(),
+                 input_limits=None, name="plant"):
+        for k, v, lo in (("nstates", nstates, 1), ("ninputs", ninputs, 1),
+                         ("ndisturbances", ndisturbances, 0)):
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
+                raise ValueError(f"{k} must be an integer >= {lo}, got {v!r}")
+        self.dynamics_function = dynamics
+        self.nstates, self.ninputs = int(nstates), int(ninputs)
+        self.ndisturbances = int(ndisturbances)
+        Cm = np.eye(1, self.nstates) if C is None else as_finite_array("C", np.atleast_2d(C),
+                                                                        ndim=2)
+        if Cm.shape[1] != self.nstates:
+            raise ValueError(f"C must have {self.nstates} columns, got shape {Cm.shape}")
+        self.C = np.ascontiguousarray(Cm)
+        self.noutputs = Cm.shape[0]
+        self.param_values = as_finite_array(
+            "params", np.atleast_1d(np.asarray(params, dtype=float)), ndim=1)
+        self._lo, self._hi = input_limits_arrays("input_limits", input_limits, self.ninputs)
+        self.name = name
+
+    @property
+    def state_labels(self):
+        return [f"x[{i}]" for i in range(self.nstates)]
+
+    @property
+    def disturbance_labels(self):
+        return [f"d[{i}]" for i in range(self.ndisturbances)]
+
+    @property
+    def params(self):
+        return {"params": self.param_values.copy()}
+
+    def replace(self, **changes):
+        unknown = set(changes) - {"params"}
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)} for NumbaPlant; "
+                             "allowed: ['params']")
+        return NumbaPlant(self.dynamics_function, self.nstates, self.ninputs,
+                          self.ndisturbances, self.C,
+                          changes.get("params", self.param_values), (self._lo, self._hi),
+                          self.name)
+
+    def actuator_limits(self):
+        return self._lo.copy(), self._hi.copy()
+
+    def record(self):
+        return self.Record(self.C, self._lo, self._hi, self.param_values,
+                           np.zeros(self.ninputs + self.ndisturbances))
+
+    def _model_functions(self):
+        f, n, m, C, pv = (self.dynamics_function.dispatcher, self.nstates, self.ninputs, self.C,
+                          self.param_values)
+        lo, hi = self._lo, self._hi
+
+        def upd(t, x, ud, params):
+            dx = np.empty(n)
+            ud = np.array(ud, dtype=float)
+            ud[:m] = np.clip(ud[:m], lo, hi)
+            f(float(t), np.ascontiguousarray(x, dtype=float), ud, pv, dx)
+            return dx
+
+        return upd, lambda t, x, u, params: C @ x

@@ -1,0 +1,141 @@
+"""Textbook linear plants: mass-spring-damper, DC motor, first-order lag.
+
+Each is a :class:`LinearPlant` built from physical parameters; they share its record and
+numba functions (no model code of their own), and ``params``/``replace`` speak the physical
+names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._validate import check_finite_scalar
+from .linear import LinearPlant
+
+__all__ = ["DCMotor", "FirstOrderLag", "MassSpringDamper"]
+
+
+def _fields_repr(obj, names):
+    return ", ".join(f"{k}={getattr(obj, k)!r}" for k in names)
+
+
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class MassSpringDamper(LinearPlant):
+    """Mass-spring-damper ``m x'' + c x' + k x = u + d``; output the position.
+
+    Parameters
+    ----------
+    m, c, k : float
+        Mass (> 0), damping (>= 0) and stiffness (>= 0).
+    input_limits : (lower, upper), optional
+        Force saturation.
+    """
+
+    def __init__(self, m=1.0, c=1.0, k=1.0, input_limits=None, name=None):
+        m = check_finite_scalar("m", m, low=0.0, low_open=True)
+        c = check_finite_scalar("c", c, low=0.0)
+        k = check_finite_scalar("k", k, low=0.0)
+        object.__setattr__(self, "_phys", dict(m=m, c=c, k=k))
+        super().__init__(
+            A=[[0.0, 1.0], [-k / m, -c / m]], B=[[0.0], [1.0 / m]], C=[[1.0, 0.0]],
+            input_limits=input_limits, name=name or "mass-spring-damper",
+        )
+
+    state_labels = property(lambda self: ["position", "velocity"])
+    output_labels = property(lambda self: ["position"])
+    params = property(lambda self: dict(self._phys))
+
+    def replace(self, **changes):
+        kw = dict(self._phys, input_limits=self.input_limits, name=self.name)
+        _check_known(self, changes, kw)
+        return type(self)(**{**kw, **changes})
+
+    def __repr__(self):
+        return f"MassSpringDamper({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"
+
+
+def _check_known(obj, changes, kw):
+    unknown = set(changes) - set(kw)
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)} for {type(obj).__name__}; allowed: {sorted(kw)}"
+        )
+
+
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class DCMotor(LinearPlant):
+    """Armature-controlled DC motor with voltage input and load-torque disturbance.
+
+    ``J w' = K i - b w - d``, ``L i' = V - R i - K w`` (and ``theta' = w`` for
+    ``output="angle"``). Defaults are the classic textbook motor (J = 0.01 kg m^2,
+    b = 0.1 N m s, K = 0.01 N m/A, R = 1 ohm, L = 0.5 H).
+
+    Parameters
+    ----------
+    J, b, K, R, L : float
+        Inertia, viscous friction, motor constant, resistance, inductance (all > 0, b >= 0).
+    output : {"speed", "angle"}
+        Measured output.
+    input_limits : (lower, upper), optional
+        Voltage saturation.
+    """
+
+    def __init__(self, J=0.01, b=0.1, K=0.01, R=1.0, L=0.5, output="speed", input_limits=None,
+                 name=None):
+        J = check_finite_scalar("J", J, low=0.0, low_open=True)
+        b = check_finite_scalar("b", b, low=0.0)
+        K = check_finite_scalar("K", K, low=0.0, low_open=True)
+        R = check_finite_scalar("R", R, low=0.0, low_open=True)
+        L = check_finite_scalar("L", L, low=0.0, low_open=True)
+        if output not in ("speed", "angle"):
+            raise ValueError(f"output must be 'speed' or 'angle', got {output!r}")
+        object.__setattr__(self, "_phys", dict(J=J, b=b, K=K, R=R, L=L, output=output))
+        A = [[-b / J, K / J], [-K / L, -R / L]]
+        B = [[0.0], [1.0 / L]]
+        E = [[-1.0 / J], [0.0]]
+        C = [[1.0, 0.0]]
+        if output == "angle":
+            A = [[0.0, 1.0, 0.0], [0.0, *A[0]], [0.0, *A[1]]]
+            B = [[0.0], *B]
+            E = [[0.0], *E]
+            C = [[1.0, 0.0, 0.0]]
+        super().__init__(A=A, B=B, C=C, E=E, input_limits=input_limits, name=name or "dc-motor")
+
+    state_labels = property(
+        lambda self: (["angle"] if self._phys["output"] == "angle" else []) + ["speed", "current"]
+    )
+    input_labels = property(lambda self: ["voltage"])
+    disturbance_labels = property(lambda self: ["load_torque"])
+    output_labels = property(lambda self: [self._phys["output"]])
+    params = property(lambda self: dict(self._phys))
+    replace = MassSpringDamper.replace
+
+    def __repr__(self):
+        return f"DCMotor({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"
+
+
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class FirstOrderLag(LinearPlant):
+    """First-order lag ``tau y' = -y + gain (u + d)``.
+
+    Parameters
+    ----------
+    gain : float
+        Static gain (finite).
+    tau : float
+        Time constant (> 0).
+    input_limits : (lower, upper), optional
+    """
+
+    def __init__(self, gain=1.0, tau=1.0, input_limits=None, name=None):
+        gain = check_finite_scalar("gain", gain)
+        tau = check_finite_scalar("tau", tau, low=0.0, low_open=True)
+        object.__setattr__(self, "_phys", dict(gain=gain, tau=tau))
+        super().__init__(A=[[-1.0 / tau]], B=[[gain / tau]], C=[[1.0]], input_limits=input_limits,
+                         name=name or "first-order-lag")
+
+    params = property(lambda self: dict(self._phys))
+    replace = MassSpringDamper.replace
+
+    def __repr__(self):
+        return f"FirstOrderLag({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"

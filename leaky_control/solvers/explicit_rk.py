@@ -1,0 +1,421 @@
+"""The adaptive loop every explicit Runge-Kutta method shares; a method is its tableau.
+
+An explicit RK solver is a subclass of :class:`ExplicitRK` that sets ``Record`` (its own
+``typing.NamedTuple`` class, which selects the method inside numba), ``order`` and a
+:class:`Tableau`: nodes ``c``, matrix ``A``, solution weights ``b``, error weights ``e``
+(``b`` minus the embedded weights) and the dense-output polynomials ``dense`` (``b_i(theta) =
+sum_j dense[i, j] theta^(j+1)``). The tableau's arrays are compile-time constants of the
+kernel specialised to that method. :mod:`.dopri5` and :mod:`.tsit5` are the examples.
+
+Design choices (see docs/simulation.md, "Adaptive integration"):
+
+- **Signals.** ``reference`` and ``disturbance`` are piecewise linear on ``timepts``. Every
+  stage evaluates that interpolant exactly at its own time, so a step may cross an output time
+  without changing the equations. Steps are forced to end at the output times where a
+  signal's slope changes (:func:`.stops.kink_stops`): a short pulse between two output times
+  can then never be stepped over unseen. Elsewhere steps run across output times and the
+  outputs come from the dense output.
+- **Kinks** of the leaky shape and of saturations make the field only Lipschitz. They are
+  handled by step rejection. The embedded estimate measures the lower-order solution's error
+  while the higher-order one is propagated; across a kink both are O(h^2 jump) with constants
+  that depend on where the kink falls, and for some positions the estimate was measured 5x
+  below the true error. The defect of the dense output at mid-step, ``h (u'(t + h/2) - f(t +
+  h/2, u(t + h/2)))``, is O(h) times the jump there and O(h^(p)) on smooth steps; the larger
+  of the two norms decides, at the cost of one evaluation per step.
+- **Step size** by Hairer's PI controller (exponents ``1/(q+1) - 0.75 beta`` and ``beta`` with
+  ``q`` the embedded order, safety 0.9, ratio in [0.2, 10]); the first step by Hairer's HINIT.
+- **Sampled controllers**: steps end at the sample instants (snapped to an output time within
+  1e-12 relative, as the fixed-step body does), the sample update is applied there and the
+  first-same-as-last derivative is recomputed, since the held command changed.
+- **Failure** never hangs: ``max_steps`` counts accepted and rejected steps.
+
+``info`` on return: ``[status, failure time, nfev, accepted, rejected]`` (status:
+:class:`leaky_control.status.Status`). ``nfev`` counts evaluations of the vector field by the
+integration (stages, defect checks and the starting-step guess), not the one evaluation per
+output time that computes the recorded outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+from typing import ClassVar
+
+import numpy as np
+from numba import njit
+from numba.extending import overload
+
+from .._dispatch import registered_model
+from .._validate import check_finite_scalar
+from ..status import Status
+from .base import Solver
+from .loop import (
+    DIVERGENCE_BOUND, all_finite, fill_nan, interp_signals, loop_deriv, loop_outputs,
+    loop_sample, loop_scratch, record, signals_at,
+)
+from .stops import STOP_REL, kink_stops, next_sample
+
+__all__ = ["ExplicitRK", "Tableau"]
+
+# Hairer's PI controller: safety 0.9, beta 0.04, step ratio in [0.2, 10]
+SAFE = 0.9
+BETA = 0.04
+FAC_MIN = 0.2
+FAC_MAX = 10.0
+#: smallest accepted ``rtol``: below about 100 ulps the error estimate is rounding noise
+_RTOL_FLOOR = 100 * 2.220446049250313e-16
+
+_NONFINITE = int(Status.NONFINITE)
+_UNDERFLOW = int(Status.STEP_UNDERFLOW)
+_MAX_STEPS = int(Status.MAX_STEPS)
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """An explicit embedded Runge-Kutta pair with dense output (all arrays float64).
+
+    Parameters
+    ----------
+    c : array_like, shape (s,)
+        Nodes.
+    A : array_like, shape (s, s)
+        Strictly lower triangular stage matrix. For a first-same-as-last method the last
+        row equals ``b`` and ``c[-1] = 1``.
+    b : array_like, shape (s,)
+        Weights of the propagated solution.
+    e : array_like, shape (s,)
+        Error weights: ``b`` minus the embedded solution's weights.
+    dense : array_like, shape (s, k)
+        ``b_i(theta) = sum_j dense[i, j] theta^(j+1)``; ``b_i(1) = b_i``.
+    order : int
+        Order of the propagated solution.
+    embedded_order : int
+        Order of the embedded solution (sets the step-size exponent).
+    """
+
+    c: np.ndarray
+    A: np.ndarray
+    b: np.ndarray
+    e: np.ndarray
+    dense: np.ndarray
+    order: int
+    embedded_order: int
+
+    def __post_init__(self):
+        for k in ("c", "A", "b", "e", "dense"):
+            object.__setattr__(self, k, np.ascontiguousarray(getattr(self, k), dtype=float))
+        s = self.c.size
+        if self.A.shape != (s, s) or self.b.shape != (s,) or self.e.shape != (s,) or \
+                self.dense.shape[0] != s:
+            raise ValueError("tableau arrays do not agree in their number of stages")
+        if np.any(np.triu(self.A) != 0):
+            raise ValueError("A must be strictly lower triangular (an explicit method)")
+        if not (np.allclose(self.A[-1], self.b) and self.c[-1] == 1.0):
+            raise ValueError("the adaptive loop needs a first-same-as-last method "
+                             "(last row of A equal to b, last node 1)")
+        if not np.allclose(self.dense.sum(axis=1), self.b, rtol=0, atol=1e-12):
+            raise ValueError("the dense output must equal the solution at theta = 1")
+
+    def weights_at(self, theta):
+        """Dense-output weights ``b_i(theta)`` and their derivatives ``b_i'(theta)``."""
+        powers = theta ** np.arange(1, self.dense.shape[1] + 1)
+        dpowers = np.arange(1, self.dense.shape[1] + 1) * theta ** np.arange(self.dense.shape[1])
+        return self.dense @ powers, self.dense @ dpowers
+
+
+def tableau_of(s):
+    """The method's constants ``(c, A, b, e, dense, mid, dmid, expo, hexp)`` (numba only)."""
+    raise NotImplementedError("called from numba kernels only")
+
+
+@overload(tableau_of)
+def _tableau_of(s):
+    tab = registered_model(s).tableau
+    c, A, b, e, dense = tab.c, tab.A, tab.b, tab.e, tab.dense
+    mid, dmid = tab.weights_at(0.5)
+    expo = 1.0 / (tab.embedded_order + 1) - 0.75 * BETA
+    hexp = 1.0 / tab.order
+    return lambda s: (c, A, b, e, dense, mid, dmid, expo, hexp)
+
+
+@njit(_nrt=False)
+def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, out_u,
+             out_uraw, info, X, Xn, Xt, K, kd, y, u, uraw, r, d, stops, nstops):
+    c, A, b, e, dense, mid, dmid, expo1, hexp = tableau_of(s)
+    S = c.size
+    L = S - 1
+    nq = dense.shape[1]
+    nx = X.size
+    nt = t_out.size
+    rtol, atol, dtmin, dtmax = opts[0], opts[1], opts[2], opts[3]
+    max_steps = int(opts[4])
+    first_step = opts[5]
+    t0 = t_out[0]
+    tf = t_out[nt - 1]
+    info[0] = 0.0
+    info[1] = math.nan
+    nfev = 0
+    naccept = 0
+    nreject = 0
+    k1 = K[0]
+    kl = K[L]
+
+    # record index 0, sampling first so the held command is the one computed at t0
+    interp_signals(r_sig, 0, 0.0, r)
+    interp_signals(d_sig, 0, 0.0, d)
+    nsample = 0
+    nxt_sample = math.inf
+    if sampled:
+        loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
+        nsample = 1
+        nxt_sample = next_sample(t_out, t0, dts, nsample)
+    else:
+        loop_outputs(P, C, n, sampled, t0, X, r, d, y, uraw, u)
+    record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
+    loop_deriv(P, C, n, sampled, t0, X, r, d, y, uraw, u, k1)
+    nfev += 1
+
+    # starting step: Hairer's HINIT (one extra evaluation)
+    if first_step > 0.0:
+        h = first_step
+    else:
+        dnf = 0.0
+        dny = 0.0
+        for i in range(nx):
+            sk = atol + rtol * abs(X[i])
+            dnf += (k1[i] / sk) ** 2
+            dny += (X[i] / sk) ** 2
+        dnf = math.sqrt(dnf / max(nx, 1))
+        dny = math.sqrt(dny / max(nx, 1))
+        h = 1e-6 if dnf <= 1e-10 or dny <= 1e-10 else 0.01 * dny / dnf
+        h = min(h, dtmax, tf - t0)
+        for i in range(nx):
+            Xt[i] = X[i] + h * k1[i]
+        signals_at(t_out, r_sig, d_sig, 0, t0 + h, r, d)
+        loop_deriv(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, kd)
+        nfev += 1
+        der2 = 0.0
+        for i in range(nx):
+            sk = atol + rtol * abs(X[i])
+            der2 += ((kd[i] - k1[i]) / sk) ** 2
+        der2 = math.sqrt(der2 / max(nx, 1)) / h
+        der12 = max(abs(der2), dnf)
+        h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** hexp
+        h = min(100.0 * h, h1, dtmax)
+        if not h > 0.0:
+            h = 1e-6
+
+    t = t0
+    kh = 0  # output interval holding t
+    kout = 1  # next output index to record
+    istop = 0  # next forced stop (an index into t_out)
+    facold = 1e-4
+    last_rejected = False
+    nonfinite_trial = False
+    while kout < nt:
+        while stops[istop] < nt - 1 and t_out[stops[istop]] <= t:
+            istop += 1
+        t_stop = t_out[stops[istop]]
+        at_sample = False
+        if sampled and nxt_sample <= t_stop:
+            t_stop = nxt_sample
+            at_sample = True
+        if naccept + nreject >= max_steps:
+            info[0] = _MAX_STEPS
+            info[1] = t
+            break
+        h = min(h, dtmax)
+        if h < dtmin or h <= 16.0 * 2.220446049250313e-16 * max(1.0, abs(t)):
+            info[0] = _NONFINITE if nonfinite_trial else _UNDERFLOW
+            info[1] = t
+            break
+        hit = False
+        if t + 1.01 * h >= t_stop:
+            h = t_stop - t
+            hit = True
+        tn = t_stop if hit else t + h
+
+        # stages 2..S; the last one is f(tn, Xn) (first same as last)
+        kk = kh
+        for st in range(1, S):
+            row = Xn if st == L else Xt
+            for i in range(nx):
+                acc = 0.0
+                for j in range(st):
+                    acc += A[st, j] * K[j, i]
+                row[i] = X[i] + h * acc
+            ts = tn if st == L else t + c[st] * h
+            kk = signals_at(t_out, r_sig, d_sig, kk, ts, r, d)
+            loop_deriv(P, C, n, sampled, ts, row, r, d, y, uraw, u, K[st])
+        # embedded error and the defect of the dense output at mid-step
+        s1 = 0.0
+        for i in range(nx):
+            acc = 0.0
+            for j in range(S):
+                acc += e[j] * K[j, i]
+            sk = atol + rtol * max(abs(X[i]), abs(Xn[i]))
+            s1 += (h * acc / sk) ** 2
+        for i in range(nx):
+            acc = 0.0
+            for j in range(S):
+                acc += mid[j] * K[j, i]
+            Xt[i] = X[i] + h * acc
+        kk = signals_at(t_out, r_sig, d_sig, kh, t + 0.5 * h, r, d)
+        loop_deriv(P, C, n, sampled, t + 0.5 * h, Xt, r, d, y, uraw, u, kd)
+        nfev += S
+        s2 = 0.0
+        for i in range(nx):
+            acc = 0.0
+            for j in range(S):
+                acc += dmid[j] * K[j, i]
+            sk = atol + rtol * max(abs(X[i]), abs(Xn[i]))
+            s2 += (h * (acc - kd[i]) / sk) ** 2
+        err = max(math.sqrt(s1 / max(nx, 1)), math.sqrt(s2 / max(nx, 1)))
+        if not err < math.inf:
+            err = math.inf
+
+        if err <= 1.0:
+            naccept += 1
+            nonfinite_trial = False
+            # outputs strictly inside the step, from the dense output
+            while t_out[kout] < tn:
+                th = (t_out[kout] - t) / h
+                for i in range(nx):
+                    acc = 0.0
+                    for j in range(S):
+                        bj = 0.0
+                        for q in range(nq - 1, -1, -1):
+                            bj = (bj + dense[j, q]) * th
+                        acc += bj * K[j, i]
+                    Xt[i] = X[i] + h * acc
+                interp_signals(r_sig, kout, 0.0, r)
+                interp_signals(d_sig, kout, 0.0, d)
+                loop_outputs(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u)
+                record(out_x, out_y, out_u, out_uraw, kout, Xt, y, u, uraw)
+                kout += 1
+            for i in range(nx):
+                X[i] = Xn[i]
+                k1[i] = kl[i]  # first same as last
+            t = tn
+            if not all_finite(X, DIVERGENCE_BOUND):
+                info[0] = _NONFINITE
+                info[1] = t
+                break
+            if hit and at_sample:
+                kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
+                loop_sample(P, C, n, t, X, r, d, y, uraw, u)
+                nsample += 1
+                nxt_sample = next_sample(t_out, t0, dts, nsample)
+                # the held command changed: the first-same-as-last derivative is stale
+                loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, k1)
+                nfev += 1
+            if t_out[kout] == t:
+                interp_signals(r_sig, kout, 0.0, r)
+                interp_signals(d_sig, kout, 0.0, d)
+                loop_outputs(P, C, n, sampled, t, X, r, d, y, uraw, u)
+                record(out_x, out_y, out_u, out_uraw, kout, X, y, u, uraw)
+                kout += 1
+            kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
+            # Hairer's PI (Gustafsson) controller
+            fac11 = err ** expo1
+            fac = fac11 / facold ** BETA
+            fac = max(1.0 / FAC_MAX, min(1.0 / FAC_MIN, fac / SAFE))
+            hnew = h / fac
+            facold = max(err, 1e-4)
+            if last_rejected:
+                hnew = min(hnew, h)
+            last_rejected = False
+            h = hnew
+        else:
+            nreject += 1
+            last_rejected = True
+            if err == math.inf:
+                nonfinite_trial = True
+                h = h * FAC_MIN
+            else:
+                nonfinite_trial = False
+                h = h / min(1.0 / FAC_MIN, err ** expo1 / SAFE)
+    if info[0] != 0.0:
+        fill_nan(out_x, out_y, out_u, out_uraw, kout)
+    info[2] = nfev
+    info[3] = naccept
+    info[4] = nreject
+
+
+def simulate_rk(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y, out_u,
+                out_uraw, info):
+    """Allocate the scratch arrays and run the adaptive body."""
+    S = tableau_of(s)[0].size
+    X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 3 + S)
+    stops, nstops = kink_stops(t_out, r_sig, d_sig, opts[6])
+    _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, out_u, out_uraw,
+             info, X, w[0], w[1], w[3:], w[2], y, u, uraw, r, d, stops, nstops)
+
+
+@dataclass(frozen=True)
+class ExplicitRK(Solver):
+    """Adaptive explicit Runge-Kutta with error control, PI step control and dense output.
+
+    Steps are accepted when Hairer's RMS norm of the error estimate, weighted by
+    ``atol + rtol * max(|x_old|, |x_new|)`` per state, is at most 1. Kinks of the leaky shape
+    and of saturations are handled by step rejection; see docs/simulation.md, "Adaptive
+    integration".
+
+    Parameters
+    ----------
+    rtol : float, default 1e-6
+        Relative tolerance, finite, in ``[100 eps, 1)``.
+    atol : float, default 1e-9
+        Absolute tolerance (> 0, finite), in the units of the states.
+    dtmin : float, default 0.0
+        Smallest step (>= 0, finite); a step the controller would make smaller (or below 16
+        ulps of ``t``) ends the run with ``success=False`` and a step-size underflow message.
+    dtmax : float, default inf
+        Largest step (> 0, may be infinite; must exceed ``dtmin``).
+    max_steps : int, default 100000
+        Most steps (accepted plus rejected, >= 1); reaching it ends the run with
+        ``success=False`` and a message naming the time reached.
+    first_step : float, optional
+        Initial step (> 0, finite); default chosen by Hairer's starting-step algorithm.
+    """
+
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    dtmin: float = 0.0
+    dtmax: float = math.inf
+    max_steps: int = 100_000
+    first_step: float | None = None
+
+    adaptive: ClassVar[bool] = True
+    tableau: ClassVar[Tableau]
+
+    run = staticmethod(simulate_rk)
+
+    def __post_init__(self):
+        check_finite_scalar("rtol", self.rtol, low=_RTOL_FLOOR, high=1.0, high_open=True)
+        check_finite_scalar("atol", self.atol, low=0.0, low_open=True)
+        check_finite_scalar("dtmin", self.dtmin, low=0.0)
+        if isinstance(self.dtmax, bool) or not isinstance(self.dtmax, Real) or \
+                math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
+            raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
+                             f"got {self.dtmax!r}")
+        if isinstance(self.max_steps, bool) or \
+                not isinstance(self.max_steps, int | np.integer) or self.max_steps < 1:
+            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+        if self.first_step is not None:
+            check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
+
+    def record(self):
+        return self.Record(self.order)
+
+    def options(self, max_step=None):
+        """The body's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
+        stop_rel]`` (``first_step`` 0: automatic; ``stop_rel``: see
+        :func:`.stops.signal_stops`)."""
+        return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
+                         0.0 if self.first_step is None else self.first_step, STOP_REL])
+
+    def stats(self, info, max_step=None):
+        return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
+                "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}

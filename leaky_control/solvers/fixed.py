@@ -1,0 +1,193 @@
+"""Fixed-step Euler and RK4: the solver descriptions and their shared body.
+
+Each interval between output times (and between controller samples) is cut into
+``max(substeps, ceil(length / max_step))`` equal steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .._validate import check_finite_scalar
+from .base import Solver
+from .loop import (
+    DIVERGENCE_BOUND, all_finite, fill_nan, interp_signals, loop_deriv, loop_outputs,
+    loop_sample, loop_scratch, record,
+)
+
+__all__ = ["RK4", "Euler"]
+
+METHOD_EULER = 0
+METHOD_RK4 = 1
+
+
+@njit(_nrt=False)
+def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, min_substeps,
+                out_x, out_y, out_u, out_uraw, info, X, Xt, k1, k2, k3, k4, y, u, uraw, r, d):
+    nx = X.size
+    nt = t_out.size
+    t0 = t_out[0]
+    nsteps_total = 0
+    nsample = 0
+    next_sample = math.inf
+
+    interp_signals(r_sig, 0, 0.0, r)
+    interp_signals(d_sig, 0, 0.0, d)
+    info[0] = 0.0
+    info[1] = math.nan
+    # record index 0 (sampling first so the held command is the one computed at t0)
+    if sampled:
+        loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
+        nsample = 1
+        next_sample = t0 + dts
+    else:
+        loop_outputs(P, C, n, sampled, t0, X, r, d, y, uraw, u)
+    record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
+
+    for k in range(nt - 1):
+        ta = t_out[k]
+        tb = t_out[k + 1]
+        inv_hk = 1.0 / (tb - ta)
+        t = ta
+        while True:
+            seg_end = tb
+            at_sample = False
+            if sampled and next_sample <= tb + 1e-12 * max(1.0, abs(tb)):
+                seg_end = next_sample if next_sample < tb else tb
+                at_sample = True
+            length = seg_end - t
+            if length > 0.0:
+                ns = max(min_substeps, int(math.ceil(length / max_step - 1e-9)))
+                h = length / ns
+                ts = t
+                for s in range(ns):
+                    tc = ts + s * h
+                    if method == METHOD_RK4:
+                        interp_signals(r_sig, k, (tc - ta) * inv_hk, r)
+                        interp_signals(d_sig, k, (tc - ta) * inv_hk, d)
+                        loop_deriv(P, C, n, sampled, tc, X, r, d, y, uraw, u, k1)
+                        th = tc + 0.5 * h
+                        interp_signals(r_sig, k, (th - ta) * inv_hk, r)
+                        interp_signals(d_sig, k, (th - ta) * inv_hk, d)
+                        for i in range(nx):
+                            Xt[i] = X[i] + 0.5 * h * k1[i]
+                        loop_deriv(P, C, n, sampled, th, Xt, r, d, y, uraw, u, k2)
+                        for i in range(nx):
+                            Xt[i] = X[i] + 0.5 * h * k2[i]
+                        loop_deriv(P, C, n, sampled, th, Xt, r, d, y, uraw, u, k3)
+                        te = tc + h
+                        interp_signals(r_sig, k, (te - ta) * inv_hk, r)
+                        interp_signals(d_sig, k, (te - ta) * inv_hk, d)
+                        for i in range(nx):
+                            Xt[i] = X[i] + h * k3[i]
+                        loop_deriv(P, C, n, sampled, te, Xt, r, d, y, uraw, u, k4)
+                        for i in range(nx):
+                            X[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+                    else:
+                        interp_signals(r_sig, k, (tc - ta) * inv_hk, r)
+                        interp_signals(d_sig, k, (tc - ta) * inv_hk, d)
+                        loop_deriv(P, C, n, sampled, tc, X, r, d, y, uraw, u, k1)
+                        for i in range(nx):
+                            X[i] += h * k1[i]
+                    nsteps_total += 1
+                    if not all_finite(X, DIVERGENCE_BOUND):
+                        info[0] = 1.0
+                        info[1] = tc + h
+                        info[2] = nsteps_total
+                        fill_nan(out_x, out_y, out_u, out_uraw, k + 1)
+                        return
+            t = seg_end
+            if at_sample:
+                interp_signals(r_sig, k, (t - ta) * inv_hk, r)
+                interp_signals(d_sig, k, (t - ta) * inv_hk, d)
+                loop_sample(P, C, n, t, X, r, d, y, uraw, u)
+                nsample += 1
+                next_sample = t0 + nsample * dts
+            if t >= tb:
+                break
+        # outputs at tb, with the signals' values exactly at tb
+        interp_signals(r_sig, k + 1, 0.0, r)
+        interp_signals(d_sig, k + 1, 0.0, d)
+        loop_outputs(P, C, n, sampled, tb, X, r, d, y, uraw, u)
+        record(out_x, out_y, out_u, out_uraw, k + 1, X, y, u, uraw)
+    info[2] = nsteps_total
+
+
+def simulate_fixed(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y,
+                   out_u, out_uraw, info):
+    """Allocate the scratch arrays and run the fixed-step body (``s.method``: Euler or RK4;
+    ``opts = [max_step, substeps]``)."""
+    X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 5)
+    _fixed_body(P, C, n, sampled, dts, s.method, t_out, r_sig, d_sig, opts[0], int(opts[1]),
+                out_x, out_y, out_u, out_uraw, info, X, w[0], w[1], w[2], w[3], w[4],
+                y, u, uraw, r, d)
+
+
+class FixedStepRecord(NamedTuple):
+    """Selects the fixed-step body inside numba; ``method`` is Euler (0) or RK4 (1)."""
+
+    method: int
+
+
+@dataclass(frozen=True)
+class _FixedStep(Solver):
+    max_step: float | None = None
+    substeps: int = 1
+
+    Record = FixedStepRecord
+
+    #: evaluations of the vector field per step
+    stages: ClassVar[int] = 1
+
+    def __post_init__(self):
+        if self.max_step is not None:
+            check_finite_scalar("max_step", self.max_step, low=0.0, low_open=True)
+        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or \
+                self.substeps < 1:
+            raise ValueError(f"substeps must be an integer >= 1, got {self.substeps!r}")
+
+    run = staticmethod(simulate_fixed)
+
+    def record(self):
+        return FixedStepRecord(self.method_code)
+
+    def options(self, max_step):
+        """``[max_step, substeps]`` for the body; ``max_step`` is the step in use."""
+        return np.array([float(max_step), float(self.substeps)])
+
+    def stats(self, info, max_step=None):
+        return {"nsteps": int(info[2]), "nfev": int(self.stages * info[2]),
+                "max_step": float(max_step), "failure_time": float(info[1])}
+
+
+@dataclass(frozen=True)
+class RK4(_FixedStep):
+    """Classical fourth-order Runge-Kutta with a fixed step.
+
+    Each interval between output times (and between controller samples) is cut into
+    ``max(substeps, ceil(length / max_step))`` equal steps.
+
+    Parameters
+    ----------
+    max_step : float, optional
+        Largest step (> 0); default chosen from the loop's fastest mode by ``simulate``.
+    substeps : int, default 1
+        Least number of steps per output interval.
+    """
+
+    order: ClassVar[int] = 4
+    stages: ClassVar[int] = 4
+    method_code: ClassVar[int] = METHOD_RK4
+
+
+@dataclass(frozen=True)
+class Euler(_FixedStep):
+    """Forward Euler with a fixed step (order 1); parameters as :class:`RK4`."""
+
+    order: ClassVar[int] = 1
+    method_code: ClassVar[int] = METHOD_EULER

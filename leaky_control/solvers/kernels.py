@@ -1,0 +1,140 @@
+"""Kernels specialised per (solver, plant, controller), cached on disk under digest names.
+
+numba compiles a generic solver body once per argument *type*; the model calls inside resolve
+by the records' types (:mod:`leaky_control._dispatch`). Each specialisation gets a dispatcher of
+its own, made from the entry function under a new name
+
+    ``<entry>__<Solver>__<Plant>__<Controller>_<identity>__<digest>``
+
+where the digest covers every source the kernel is compiled from: the solver package, the
+dispatch layer, the activations, and the plant's and the controller's source files. numba
+names cache files after the function and checks only the entry's own file; with the digest in
+the name an edited model, an edited solver, or two scripts that both define a ``Quadrotor``
+can never load each other's kernel, and a cache file holds one model pair only (so loading its
+index never needs a class that the running program lacks). Files of older digests for the same
+name are removed when a new one is made.
+
+A model defined inside a function (``<locals>`` in its qualified name) cannot be named by
+pickle, which numba's cache index needs: its kernels are compiled per process, uncached.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import threading
+import types as pytypes
+from pathlib import Path
+
+from .._dispatch import model_digest
+
+__all__ = ["kernel", "package_digest"]
+
+_PKG = Path(__file__).resolve().parent.parent
+#: sources every kernel is compiled from, besides the models' own files
+_SOURCES = (sorted((_PKG / "solvers").glob("*.py"))
+            + [_PKG / "_dispatch.py", _PKG / "_jit.py", _PKG / "activations.py",
+               _PKG / "status.py", _PKG / "step_metrics.py"])
+
+_DIGEST = None
+_KERNELS = {}
+_LOCK = threading.Lock()
+
+
+def package_digest():
+    """SHA-256 over the library sources every kernel is compiled from."""
+    global _DIGEST
+    if _DIGEST is None:
+        h = hashlib.sha256()
+        for p in _SOURCES:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        _DIGEST = h.hexdigest()
+    return _DIGEST
+
+
+def _cacheable(model):
+    return "<locals>" not in model.__qualname__ and "<locals>" not in \
+        model.Record.__qualname__
+
+
+def _renamed(func, name, bind=None):
+    """The same code as a function of another name (numba names cache files after it),
+    with the global names in ``bind`` bound to other objects."""
+    glb = func.__globals__ if not bind else {**func.__globals__, **bind}
+    f = pytypes.FunctionType(func.__code__, glb, name, func.__defaults__, func.__closure__)
+    f.__qualname__ = name
+    f.__module__ = func.__module__
+    f.__doc__ = func.__doc__
+    return f
+
+
+def _drop_older(dispatcher, stem, digest):
+    """Remove cache files of ``stem`` whose digest is not ``digest`` (stale by construction)."""
+    try:
+        impl = dispatcher._cache._impl
+        path = impl.locator.get_cache_path()
+        modname = impl.filename_base.split(".")[0]
+    except AttributeError:
+        return
+    pattern = os.path.join(glob.escape(path), glob.escape(f"{modname}.{stem}__") + "*.nb[ic]")
+    for f in glob.glob(pattern):
+        if digest not in os.path.basename(f):
+            try:
+                os.remove(f)
+            except OSError:
+                pass  # another process removed it, or the folder is read-only
+
+
+def kernel(entry, *models, bind=None, **jit_options):
+    """The dispatcher of ``entry`` specialised to some models (solver, plant, controller).
+
+    Parameters
+    ----------
+    entry : function
+        A module-level Python function (the kernel entry of ``simulate`` or of the sweeps).
+    *models : type
+        The registered model classes (the owners of the records passed in).
+    bind : dict, optional
+        Global names of ``entry`` to bind to other objects in this specialisation (the sweep
+        kernel's ``solve`` to the solver's body); a numba function bound this way is called
+        directly, one compilation layer less than a call through an ``@overload``.
+    **jit_options
+        Further ``numba.njit`` options (``parallel``, ``nogil``).
+
+    Returns
+    -------
+    numba dispatcher
+        Made once per process and key; compiled (or loaded from the disk cache) on first call.
+    """
+    key = (entry, models, tuple(sorted(jit_options.items())))  # bind follows from the models
+    d = _KERNELS.get(key)
+    if d is not None:
+        return d
+    with _LOCK:
+        d = _KERNELS.get(key)
+        if d is None:
+            from numba import njit
+
+            h = hashlib.sha256(package_digest().encode())
+            for m in models:
+                h.update(model_digest(m).encode())
+            digest = h.hexdigest()[:20]
+            # two models of the same name in different modules keep separate files
+            ident = hashlib.sha256("|".join(f"{m.__module__}.{m.__qualname__}"
+                                            for m in models).encode()).hexdigest()[:6]
+            stem = "__".join([entry.__name__] + [m.__name__ for m in models]) + f"_{ident}"
+            cache = all(_cacheable(m) for m in models)
+            d = njit(cache=cache, **jit_options)(_renamed(entry, f"{stem}__{digest}", bind))
+            if cache:
+                _drop_older(d, stem, digest)
+            _KERNELS[key] = d
+    return d
+
+
+def kernel_source(dispatcher):
+    """``"cache"`` when every compilation of ``dispatcher`` came from the disk cache, else
+    ``"compiled"``."""
+    stats = dispatcher.stats
+    return "compiled" if sum(stats.cache_misses.values()) else "cache"
