@@ -53,3 +53,27 @@ def problem():
     plant = lc.CruiseControl()
     ctrl = lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1, u_min=0.0, u_max=1.0, kaw=0.2)
     return lc, plant, ctrl, t, theta
+
+
+def kernel_alone(solver, npts=3001):
+    """``(run, outputs)``: a zero-argument call of the reference problem's kernel alone (no
+    validation, no ``TimeResponseData``) for ``solver``, and the arrays it writes
+    ``(out_x, out_y, out_u, out_uraw, info)``; the part comparable with a C or LSODA loop."""
+    from leaky_control.simulation import kernel_of, prepare
+
+    lc, plant, ctrl, t, theta = problem()
+    tt = np.linspace(0.0, 30.0, npts)
+    run = prepare(plant, ctrl, tt, reference=25.0, disturbance=np.interp(tt, t, theta),
+                  initial_state=[20.0], solver=solver)
+    k = kernel_of(run)
+    T = tt.size
+    outs = (np.empty((T, run.x0.size)), np.empty((T, 1)), np.empty((T, 1)), np.empty((T, 1)),
+            np.zeros(5))
+    args = (run.S, run.P, run.C, plant.nstates, 0, 0.0, run.t, run.r, run.d, run.x0, run.opts,
+            *outs)
+
+    def call():
+        k(*args)
+
+    call()
+    return call, outs

@@ -27,15 +27,16 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _reference import median_time, paired_ratio, problem  # noqa: E402
+from _reference import kernel_alone, median_time, paired_ratio, problem  # noqa: E402
 import scipy.integrate
 
 
 def plain_rhs(plant, ctrl, t, theta):
     """The closed loop written out in plain Python (floats and math), parameters from the
     package's own packing so the equations are the same."""
-    _, ppar, _ = plant._pack()
-    mass, g, cr, cd, rho, area, alpha, tm, wm, beta = (float(v) for v in ppar[:10])
+    p = plant.record()
+    mass, g, cr, cd, rho, area, alpha, tm, wm, beta = (p.m, p.g, p.Cr, p.Cd, p.rho, p.A,
+                                                       p.alpha, p.Tm, p.omega_m, p.beta)
     kp, ki, a, kaw = ctrl.kp, ctrl.ki, ctrl.negative_slope, ctrl.effective_kaw
     lo, hi = ctrl.u_min, ctrl.u_max
 
@@ -73,18 +74,7 @@ def main():
     rows.append(("lc.simulate Dopri5 rtol 1e-6", median_time(run, 200),
                  rel(resp.outputs[0][-1]), resp.stats))
 
-    from leaky_control.integrators import dopri5_kernel
-    pint, ppar, _ = plant._pack()
-    cint, cpar = ctrl._pack(plant)
-    r = np.full((1, t.size), 25.0)
-    d = theta.reshape(1, -1).copy()
-    outs = [np.empty((t.size, k)) for k in (2, 1, 1, 1)]
-    info = np.zeros(5)
-    opts = solver._options()
-    k = dopri5_kernel()
-    X0 = np.array(x0)
-    krun = lambda: k(0, t, r, d, X0, pint, ppar, cint, cpar, opts, *outs, info)  # noqa: E731
-    krun()
+    krun, outs = kernel_alone(solver)
     rows.append(("Dopri5 kernel alone", median_time(krun, 500), rel(outs[0][-1, 0]), None))
 
     import control as ct

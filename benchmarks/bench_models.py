@@ -53,7 +53,6 @@ if not os.environ.get("NUMBA_CACHE_DIR"):  # before numba is imported anywhere
                                                  "leaky_control_bench_numba_cache")
 
 import numpy as np  # noqa: E402
-
 from _reference import paired_ratio, problem, time_stats  # noqa: E402
 
 METRICS = ["Overshoot", "SettlingTime", "IAE", "CoastingFraction"]
@@ -155,6 +154,23 @@ def bench_rk4_vs_c(args, tmp):
     row("`lc.simulate` RK4 dt=0.01 / same RK4 in C -O3 (anti-windup loop, 3001 outputs)",
         f"{med:.2f}x ({lo:.2f}-{hi:.2f}); {py_med * 1e3:.3f} ms vs {c_med * 1e3:.3f} ms",
         "<= 1.5x", med <= 1.5)
+    kernel_row("RK4 dt=0.01 kernel alone / C -O3", solver, crun, rounds, "<= 1.15x", 1.15)
+
+
+def kernel_row(what, solver, ref, rounds, goal, bound):
+    """The kernel without the Python around it (``_reference.kernel_alone``), paired with
+    ``ref``; skipped on a checkout that predates it."""
+    try:
+        from _reference import kernel_alone
+
+        krun, _ = kernel_alone(solver)
+    except (ImportError, AttributeError, TypeError) as exc:
+        say(f"{what}: kernel alone not measurable on this checkout ({exc})")
+        return
+    med, lo, hi = paired_ratio(ref, krun, rounds=rounds, fast_calls=20)
+    say(f"  paired ratio {what}, {rounds} rounds: median {med:.2f}x (min {lo:.2f}, "
+        f"max {hi:.2f}); kernel {time_stats(krun, 200)[0] * 1e3:.3f} ms")
+    row(what, f"{med:.2f}x ({lo:.2f}-{hi:.2f})", goal, med <= bound)
 
 
 # ---------------------------------------------------------------- 2. Dopri5 vs LSODA
@@ -201,6 +217,7 @@ def bench_dopri5_vs_lsoda(args):
     row("`lc.simulate` Dopri5 rtol 1e-6 / numbalsoda LSODA rtol 1e-6 (same loop, 3001 outputs)",
         f"{med:.2f}x ({lo:.2f}-{hi:.2f}); {py_med * 1e3:.3f} ms vs {l_med * 1e3:.3f} ms",
         "<= 0.5x", med <= 0.5)
+    kernel_row("Dopri5 kernel alone / LSODA", solver, lrun, rounds, "<= 0.3x", 0.3)
 
 
 # ---------------------------------------------------------------- 3. 10,000-point sweep

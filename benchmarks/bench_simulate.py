@@ -21,27 +21,16 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _reference import median_time, problem  # noqa: E402
+from _reference import kernel_alone, median_time, problem  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def bench_kernel_only(reps=200):
     """Time of the numba kernel alone (the part comparable with the C loop)."""
-    lc, plant, ctrl, t, theta = problem()
-    from leaky_control.integrators import fixed_kernel
+    import leaky_control as lc
 
-    pint, ppar, _ = plant._pack()
-    cint, cpar = ctrl._pack(plant)
-    r = np.full((1, t.size), 25.0)
-    d = theta.reshape(1, -1).copy()
-    x0 = np.array([20.0, 0.0])
-    outs = [np.empty((t.size, k)) for k in (2, 1, 1, 1)]
-    info = np.zeros(3)
-    k = fixed_kernel()
-    f = 0  # built-in models: no user slot
-    run = lambda: k(f, 1, t, r, d, x0, pint, ppar, cint, cpar, 0.01, 1, *outs, info)  # noqa: E731
-    run()
+    run, outs = kernel_alone(lc.RK4(max_step=0.01))
     return median_time(run, reps), outs[0][-1, 0]
 
 

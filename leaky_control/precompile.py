@@ -46,7 +46,7 @@ def _timed(name, build):
 
 def _flagship():
     """The loops the shipped studies run: the cruise PI loop and a linear PD loop."""
-    from .controllers import LeakyPI, LeakyPD
+    from .controllers import LeakyPD, LeakyPI
     from .plants import CruiseControl, LinearPlant
 
     return [(CruiseControl(), LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1)),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass
 from typing import NamedTuple
 

@@ -43,6 +43,10 @@ def _param_names(cls):
 def check_limits(u_min, u_max):
     """Check actuator limits: real numbers (infinite allowed) with ``u_min < u_max``."""
     for k, v in (("u_min", u_min), ("u_max", u_max)):
+        if type(v) is float:  # the common case, without the slow abstract-class checks
+            if v != v:
+                raise ValueError(f"{k} must be a real number (infinite allowed), got {v!r}")
+            continue
         if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer) \
                 or math.isnan(v):
             raise ValueError(f"{k} must be a real number (infinite allowed), got {v!r}")

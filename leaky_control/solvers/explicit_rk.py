@@ -51,8 +51,18 @@ from .._validate import check_finite_scalar
 from ..status import Status
 from .base import Solver
 from .loop import (
-    DIVERGENCE_BOUND, all_finite, fill_nan, interp_signals, loop_deriv, loop_outputs,
-    loop_sample, loop_scratch, record, signals_at,
+    DIVERGENCE_BOUND,
+    all_finite,
+    emit,
+    emit_call,
+    fill_nan,
+    interp_signals,
+    loop_deriv,
+    loop_deriv_call,
+    loop_sample,
+    loop_scratch,
+    signals_at,
+    signals_at_call,
 )
 from .stops import STOP_REL, kink_stops, next_sample
 
@@ -141,7 +151,7 @@ def _tableau_of(s):
 
 @njit(_nrt=False)
 def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, out_u,
-             out_uraw, info, X, Xn, Xt, K, kd, y, u, uraw, r, d, stops, nstops):
+             out_uraw, info, X, Xn, Xt, K, kd, Q, y, u, uraw, r, d, stops, nstops):
     c, A, b, e, dense, mid, dmid, expo1, hexp = tableau_of(s)
     S = c.size
     L = S - 1
@@ -170,10 +180,8 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
         loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
         nsample = 1
         nxt_sample = next_sample(t_out, t0, dts, nsample)
-    else:
-        loop_outputs(P, C, n, sampled, t0, X, r, d, y, uraw, u)
-    record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
-    loop_deriv(P, C, n, sampled, t0, X, r, d, y, uraw, u, k1)
+    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
+    loop_deriv_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, k1)
     nfev += 1
 
     # starting step: Hairer's HINIT (one extra evaluation)
@@ -192,8 +200,8 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
         h = min(h, dtmax, tf - t0)
         for i in range(nx):
             Xt[i] = X[i] + h * k1[i]
-        signals_at(t_out, r_sig, d_sig, 0, t0 + h, r, d)
-        loop_deriv(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, kd)
+        signals_at_call(t_out, r_sig, d_sig, 0, t0 + h, r, d)
+        loop_deriv_call(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, kd)
         nfev += 1
         der2 = 0.0
         for i in range(nx):
@@ -261,7 +269,7 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
             for j in range(S):
                 acc += mid[j] * K[j, i]
             Xt[i] = X[i] + h * acc
-        kk = signals_at(t_out, r_sig, d_sig, kh, t + 0.5 * h, r, d)
+        kk = signals_at_call(t_out, r_sig, d_sig, kh, t + 0.5 * h, r, d)
         loop_deriv(P, C, n, sampled, t + 0.5 * h, Xt, r, d, y, uraw, u, kd)
         nfev += S
         s2 = 0.0
@@ -278,21 +286,26 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
         if err <= 1.0:
             naccept += 1
             nonfinite_trial = False
-            # outputs strictly inside the step, from the dense output
+            # outputs strictly inside the step, from the dense output: its polynomial in
+            # theta per state, formed once per step (3001 outputs, ~60 steps)
+            if t_out[kout] < tn:
+                for q in range(nq):
+                    for i in range(nx):
+                        acc = 0.0
+                        for j in range(S):
+                            acc += dense[j, q] * K[j, i]
+                        Q[q, i] = h * acc
             while t_out[kout] < tn:
                 th = (t_out[kout] - t) / h
                 for i in range(nx):
-                    acc = 0.0
-                    for j in range(S):
-                        bj = 0.0
-                        for q in range(nq - 1, -1, -1):
-                            bj = (bj + dense[j, q]) * th
-                        acc += bj * K[j, i]
-                    Xt[i] = X[i] + h * acc
+                    acc = Q[nq - 1, i]
+                    for q in range(nq - 2, -1, -1):
+                        acc = acc * th + Q[q, i]
+                    Xt[i] = X[i] + th * acc
                 interp_signals(r_sig, kout, 0.0, r)
                 interp_signals(d_sig, kout, 0.0, d)
-                loop_outputs(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u)
-                record(out_x, out_y, out_u, out_uraw, kout, Xt, y, u, uraw)
+                emit(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
+                     kout)
                 kout += 1
             for i in range(nx):
                 X[i] = Xn[i]
@@ -303,20 +316,20 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
                 info[1] = t
                 break
             if hit and at_sample:
-                kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
+                kh = signals_at_call(t_out, r_sig, d_sig, kh, t, r, d)
                 loop_sample(P, C, n, t, X, r, d, y, uraw, u)
                 nsample += 1
                 nxt_sample = next_sample(t_out, t0, dts, nsample)
                 # the held command changed: the first-same-as-last derivative is stale
-                loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, k1)
+                loop_deriv_call(P, C, n, sampled, t, X, r, d, y, uraw, u, k1)
                 nfev += 1
             if t_out[kout] == t:
                 interp_signals(r_sig, kout, 0.0, r)
                 interp_signals(d_sig, kout, 0.0, d)
-                loop_outputs(P, C, n, sampled, t, X, r, d, y, uraw, u)
-                record(out_x, out_y, out_u, out_uraw, kout, X, y, u, uraw)
+                emit_call(P, C, n, sampled, t, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
+                          kout)
                 kout += 1
-            kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
+            kh = signals_at_call(t_out, r_sig, d_sig, kh, t, r, d)
             # Hairer's PI (Gustafsson) controller
             fac11 = err ** expo1
             fac = fac11 / facold ** BETA
@@ -346,11 +359,13 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
 def simulate_rk(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y, out_u,
                 out_uraw, info):
     """Allocate the scratch arrays and run the adaptive body."""
-    S = tableau_of(s)[0].size
-    X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 3 + S)
+    tab = tableau_of(s)
+    S = tab[0].size
+    nq = tab[4].shape[1]
+    X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 3 + S + nq)
     stops, nstops = kink_stops(t_out, r_sig, d_sig, opts[6])
     _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, out_u, out_uraw,
-             info, X, w[0], w[1], w[3:], w[2], y, u, uraw, r, d, stops, nstops)
+             info, X, w[0], w[1], w[3:3 + S], w[2], w[3 + S:], y, u, uraw, r, d, stops, nstops)
 
 
 @dataclass(frozen=True)

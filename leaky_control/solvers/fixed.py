@@ -16,21 +16,31 @@ from numba import njit
 from .._validate import check_finite_scalar
 from .base import Solver
 from .loop import (
-    DIVERGENCE_BOUND, all_finite, fill_nan, interp_signals, loop_deriv, loop_outputs,
-    loop_sample, loop_scratch, record,
+    DIVERGENCE_BOUND,
+    all_finite,
+    emit,
+    emit_call,
+    fill_nan,
+    interp_signals,
+    loop_deriv,
+    loop_sample,
+    loop_scratch,
 )
 
 __all__ = ["RK4", "Euler"]
 
 METHOD_EULER = 0
 METHOD_RK4 = 1
+#: RK4's nodes, which are also its stage coefficients (A = diag(c[1:]))
+_C = (0.0, 0.5, 0.5, 1.0)
 
 
 @njit(_nrt=False)
 def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, min_substeps,
-                out_x, out_y, out_u, out_uraw, info, X, Xt, k1, k2, k3, k4, y, u, uraw, r, d):
+                out_x, out_y, out_u, out_uraw, info, X, Xt, K, y, u, uraw, r, d):
     nx = X.size
     nt = t_out.size
+    nst = 4 if method == METHOD_RK4 else 1
     t0 = t_out[0]
     nsteps_total = 0
     nsample = 0
@@ -45,9 +55,7 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
         loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
         nsample = 1
         next_sample = t0 + dts
-    else:
-        loop_outputs(P, C, n, sampled, t0, X, r, d, y, uraw, u)
-    record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
+    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
 
     for k in range(nt - 1):
         ta = t_out[k]
@@ -67,33 +75,26 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
                 ts = t
                 for s in range(ns):
                     tc = ts + s * h
-                    if method == METHOD_RK4:
-                        interp_signals(r_sig, k, (tc - ta) * inv_hk, r)
-                        interp_signals(d_sig, k, (tc - ta) * inv_hk, d)
-                        loop_deriv(P, C, n, sampled, tc, X, r, d, y, uraw, u, k1)
-                        th = tc + 0.5 * h
-                        interp_signals(r_sig, k, (th - ta) * inv_hk, r)
-                        interp_signals(d_sig, k, (th - ta) * inv_hk, d)
+                    # the stages of RK4 (or the one of Euler) with one call site of the
+                    # vector field, which is copied into this body
+                    for st in range(nst):
+                        tst = tc + _C[st] * h
+                        if st == 0:
+                            for i in range(nx):
+                                Xt[i] = X[i]
+                        else:
+                            for i in range(nx):
+                                Xt[i] = X[i] + _C[st] * h * K[st - 1, i]
+                        interp_signals(r_sig, k, (tst - ta) * inv_hk, r)
+                        interp_signals(d_sig, k, (tst - ta) * inv_hk, d)
+                        loop_deriv(P, C, n, sampled, tst, Xt, r, d, y, uraw, u, K[st])
+                    if nst == 4:
                         for i in range(nx):
-                            Xt[i] = X[i] + 0.5 * h * k1[i]
-                        loop_deriv(P, C, n, sampled, th, Xt, r, d, y, uraw, u, k2)
-                        for i in range(nx):
-                            Xt[i] = X[i] + 0.5 * h * k2[i]
-                        loop_deriv(P, C, n, sampled, th, Xt, r, d, y, uraw, u, k3)
-                        te = tc + h
-                        interp_signals(r_sig, k, (te - ta) * inv_hk, r)
-                        interp_signals(d_sig, k, (te - ta) * inv_hk, d)
-                        for i in range(nx):
-                            Xt[i] = X[i] + h * k3[i]
-                        loop_deriv(P, C, n, sampled, te, Xt, r, d, y, uraw, u, k4)
-                        for i in range(nx):
-                            X[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+                            X[i] += h / 6.0 * (K[0, i] + 2.0 * K[1, i] + 2.0 * K[2, i]
+                                               + K[3, i])
                     else:
-                        interp_signals(r_sig, k, (tc - ta) * inv_hk, r)
-                        interp_signals(d_sig, k, (tc - ta) * inv_hk, d)
-                        loop_deriv(P, C, n, sampled, tc, X, r, d, y, uraw, u, k1)
                         for i in range(nx):
-                            X[i] += h * k1[i]
+                            X[i] += h * K[0, i]
                     nsteps_total += 1
                     if not all_finite(X, DIVERGENCE_BOUND):
                         info[0] = 1.0
@@ -113,8 +114,8 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
         # outputs at tb, with the signals' values exactly at tb
         interp_signals(r_sig, k + 1, 0.0, r)
         interp_signals(d_sig, k + 1, 0.0, d)
-        loop_outputs(P, C, n, sampled, tb, X, r, d, y, uraw, u)
-        record(out_x, out_y, out_u, out_uraw, k + 1, X, y, u, uraw)
+        emit(P, C, n, sampled, tb, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
+             k + 1)
     info[2] = nsteps_total
 
 
@@ -124,8 +125,7 @@ def simulate_fixed(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_
     ``opts = [max_step, substeps]``)."""
     X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 5)
     _fixed_body(P, C, n, sampled, dts, s.method, t_out, r_sig, d_sig, opts[0], int(opts[1]),
-                out_x, out_y, out_u, out_uraw, info, X, w[0], w[1], w[2], w[3], w[4],
-                y, u, uraw, r, d)
+                out_x, out_y, out_u, out_uraw, info, X, w[0], w[1:], y, u, uraw, r, d)
 
 
 class FixedStepRecord(NamedTuple):

@@ -24,7 +24,7 @@ from .._dispatch import ctrl_derivative, ctrl_output, ctrl_sample, plant_dynamic
 DIVERGENCE_BOUND = 1e150
 
 
-@njit(_nrt=False)
+@njit(inline="always", _nrt=False)
 def interp_signals(sig, k, frac, out):
     """Linear interpolation of the columns ``k`` and ``k + 1`` of ``sig`` at fraction ``frac``
     (the convention python-control uses for inputs given on ``timepts``)."""
@@ -36,7 +36,7 @@ def interp_signals(sig, k, frac, out):
             out[i] = sig[i, k] + frac * (sig[i, k + 1] - sig[i, k])
 
 
-@njit(_nrt=False)
+@njit(inline="always", _nrt=False)
 def signals_at(t_out, r_sig, d_sig, k, tc, r, d):
     """Interpolate the signals at ``tc``, searching the interval from ``k``; return it."""
     last = t_out.size - 2
@@ -50,10 +50,14 @@ def signals_at(t_out, r_sig, d_sig, k, tc, r, d):
     return k
 
 
-@njit(_nrt=False)
+@njit(inline="always", _nrt=False)
 def loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, dX):
     """Closed-loop derivative ``dX`` at ``(t, X)``; also leaves ``y``, ``uraw`` and ``u``
-    (for a sampled controller ``u``/``uraw`` are the held values and are not touched)."""
+    (for a sampled controller ``u``/``uraw`` are the held values and are not touched).
+
+    Copied into its caller (numba-IR inlining): LLVM did not inline it, and the calls cost a
+    quarter of the RK4 step. Solver bodies use it at their one or two hot call sites and
+    :func:`loop_deriv_call` elsewhere, since every copy adds to the compile time."""
     plant_output(P, t, X, d, y)
     if not sampled:
         ctrl_output(C, t, X, n, y, r, uraw, u)
@@ -65,13 +69,6 @@ def loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, dX):
         ctrl_derivative(C, t, X, n, y, r, uraw, u, dX)
 
 
-@njit(_nrt=False)
-def loop_outputs(P, C, n, sampled, t, X, r, d, y, uraw, u):
-    """Plant output and (continuous controllers) the command at ``X``: the output half of
-    :func:`loop_deriv`, for recording."""
-    plant_output(P, t, X, d, y)
-    if not sampled:
-        ctrl_output(C, t, X, n, y, r, uraw, u)
 
 
 @njit(_nrt=False)
@@ -81,19 +78,15 @@ def loop_sample(P, C, n, t, X, r, d, y, uraw, u):
     ctrl_sample(C, t, X, n, y, r, uraw, u)
 
 
-@njit(_nrt=False)
-def all_finite(X, bound):
-    """True when every entry is finite and below ``bound`` in magnitude (divergence guard)."""
-    for i in range(X.size):
-        if not abs(X[i]) < bound:
-            return False
-    return True
-
-
-@njit(_nrt=False)
-def record(out_x, out_y, out_u, out_uraw, k, X, y, u, uraw):
-    """Write row ``k`` of the outputs (element loops: slices in a hot function slowed every
-    call of it)."""
+@njit(inline="always", _nrt=False)
+def emit(P, C, n, sampled, t, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, k):
+    """Output row ``k`` at state ``X``: the plant output and (continuous controllers) the
+    command, recorded. Copied into the solvers' output loops (the calls cost a quarter of
+    the Dopri5 kernel on 3001 outputs); :func:`emit_call` at the other sites."""
+    plant_output(P, t, X, d, y)
+    if not sampled:
+        ctrl_output(C, t, X, n, y, r, uraw, u)
+    # element loops, not slice assignment: slices in the kernel slowed its every step
     for i in range(X.size):
         out_x[k, i] = X[i]
     for i in range(y.size):
@@ -101,6 +94,15 @@ def record(out_x, out_y, out_u, out_uraw, k, X, y, u, uraw):
     for i in range(u.size):
         out_u[k, i] = u[i]
         out_uraw[k, i] = uraw[i]
+
+
+@njit(inline="always", _nrt=False)
+def all_finite(X, bound):
+    """True when every entry is finite and below ``bound`` in magnitude (divergence guard)."""
+    for i in range(X.size):
+        if not abs(X[i]) < bound:
+            return False
+    return True
 
 
 @njit(_nrt=False)
@@ -112,7 +114,7 @@ def fill_nan(out_x, out_y, out_u, out_uraw, start):
                 arr[kk, i] = math.nan
 
 
-@njit
+@njit(cache=True)
 def loop_scratch(x0, out_y, out_u, r_sig, d_sig, rows):
     """The per-run arrays every solver body works in: ``X`` (a copy of ``x0``), ``y``, ``u``,
     ``uraw``, ``r``, ``d`` and a block of ``rows`` state-sized scratch rows. Allocated here, with
@@ -120,3 +122,10 @@ def loop_scratch(x0, out_y, out_u, r_sig, d_sig, rows):
     return (x0.copy(), np.empty(out_y.shape[1]), np.zeros(out_u.shape[1]),
             np.zeros(out_u.shape[1]), np.empty(r_sig.shape[0]), np.empty(d_sig.shape[0]),
             np.empty((rows, x0.size)))
+
+
+# the copied-in helpers as called functions, for the cold call sites (each copy of a helper
+# adds to a kernel's compile time)
+signals_at_call = njit(_nrt=False)(signals_at.py_func)
+loop_deriv_call = njit(_nrt=False)(loop_deriv.py_func)
+emit_call = njit(_nrt=False)(emit.py_func)

@@ -69,8 +69,17 @@ from .._validate import check_finite_scalar
 from ..status import Status
 from .base import Solver
 from .loop import (
-    DIVERGENCE_BOUND, all_finite, fill_nan, interp_signals, loop_deriv, loop_outputs,
-    loop_sample, loop_scratch, record, signals_at,
+    DIVERGENCE_BOUND,
+    all_finite,
+    emit,
+    emit_call,
+    fill_nan,
+    interp_signals,
+    loop_deriv,
+    loop_deriv_call,
+    loop_sample,
+    loop_scratch,
+    signals_at,
 )
 from .stops import STOP_REL, kink_stops, next_sample
 
@@ -201,10 +210,8 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
         loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
         nsample = 1
         t_sample = next_sample(t_out, t0, dts, nsample)
-    else:
-        loop_outputs(P, C, n, sampled, t0, X, r, d, y, uraw, u)
-    record(out_x, out_y, out_u, out_uraw, 0, X, y, u, uraw)
-    loop_deriv(P, C, n, sampled, t0, X, r, d, y, uraw, u, F0)
+    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
+    loop_deriv_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, F0)
     nfev += 1
     kout = 1  # next output index to record
     if not all_finite(F0, math.inf):
@@ -233,7 +240,7 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
         for i in range(nx):
             Xt[i] = X[i] + h * F0[i]
         signals_at(t_out, r_sig, d_sig, 0, t0 + h, r, d)
-        loop_deriv(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, F1)
+        loop_deriv_call(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, F1)
         nfev += 1
         der2 = 0.0
         for i in range(nx):
@@ -281,7 +288,7 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
             ok = _jacobian(P, C, n, sampled, t, X, F0, r, d, y, uraw, u, Xt, F1, J)
             tdel = (t + min(SQRT_EPS * max(abs(t), abs(t + h)), h)) - t
             signals_at(t_out, r_sig, d_sig, kh, t + tdel, r, d)
-            loop_deriv(P, C, n, sampled, t + tdel, X, r, d, y, uraw, u, F1)
+            loop_deriv_call(P, C, n, sampled, t + tdel, X, r, d, y, uraw, u, F1)
             nfev += nx + 1
             for i in range(nx):
                 dfdt[i] = (F1[i] - F0[i]) / tdel
@@ -343,8 +350,8 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
                     Xt[i] = X[i] + h * (p1 * k1[i] + p2 * k2[i])
                 interp_signals(r_sig, kout, 0.0, r)
                 interp_signals(d_sig, kout, 0.0, d)
-                loop_outputs(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u)
-                record(out_x, out_y, out_u, out_uraw, kout, Xt, y, u, uraw)
+                emit(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u, out_x, out_y, out_u,
+                     out_uraw, kout)
                 kout += 1
             for i in range(nx):
                 X[i] = Xn[i]
@@ -360,13 +367,13 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
                 nsample += 1
                 t_sample = next_sample(t_out, t0, dts, nsample)
                 # the held command changed: F0 is stale
-                loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, F0)
+                loop_deriv_call(P, C, n, sampled, t, X, r, d, y, uraw, u, F0)
                 nfev += 1
             if t_out[kout] == t:
                 interp_signals(r_sig, kout, 0.0, r)
                 interp_signals(d_sig, kout, 0.0, d)
-                loop_outputs(P, C, n, sampled, t_out[kout], X, r, d, y, uraw, u)
-                record(out_x, out_y, out_u, out_uraw, kout, X, y, u, uraw)
+                emit_call(P, C, n, sampled, t_out[kout], X, r, d, y, uraw, u, out_x, out_y,
+                          out_u, out_uraw, kout)
                 kout += 1
             kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
             need_jac = True
