@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import marshal
 
 from numba import types
 from numba.core.errors import TypingError
@@ -73,9 +72,21 @@ def registered_model(record_type):
     return model
 
 
-def _digest_of_function(fn):
-    code = getattr(getattr(fn, "py_func", fn), "__code__", None)
-    return marshal.dumps(code) if code is not None else repr(fn).encode()
+def code_digest(code, h):
+    """Feed a code object into hash ``h`` by its byte code, names and constants.
+
+    Not ``marshal.dumps``: its output depends on reference counts (it writes back-references
+    for objects seen twice), so it differed between processes for the same code.
+    """
+    h.update(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars)).encode())
+    for c in code.co_consts:
+        if hasattr(c, "co_code"):
+            code_digest(c, h)
+        elif isinstance(c, frozenset):  # its repr's order follows string hashing
+            h.update(repr(sorted(map(repr, c))).encode())
+        else:
+            h.update(repr(c).encode())
 
 
 def model_digest(model_cls):
@@ -97,20 +108,23 @@ def model_digest(model_cls):
             path = inspect.getsourcefile(klass)
         except TypeError:
             path = None
-        if path and path not in seen:
-            seen.add(path)
+        if path:
+            if path in seen:
+                continue  # a subclass in the same file as its base (LeakyPI and LeakyPID)
             try:
                 with open(path, "rb") as fh:
                     h.update(fh.read())
+                seen.add(path)
                 continue
             except OSError:
                 pass
         for name in sorted(vars(klass)):
             value = vars(klass)[name]
             value = getattr(value, "__func__", value)
-            if hasattr(value, "py_func") or inspect.isfunction(value):
+            code = getattr(getattr(value, "py_func", value), "__code__", None)
+            if code is not None:
                 h.update(name.encode())
-                h.update(_digest_of_function(value))
+                code_digest(code, h)
     digest = h.hexdigest()
     type.__setattr__(model_cls, "_digest_cache", digest)
     return digest

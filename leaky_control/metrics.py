@@ -18,15 +18,10 @@ import math
 import numpy as np
 
 from ._validate import check_finite_scalar
-from .step_metrics import NMETRICS, step_metrics_kernel
+from .step_metrics import NMETRICS, SETTLED, STEP_INFO_KEYS, step_metrics_kernel
 
 __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
 
-STEP_INFO_KEYS = (
-    "RiseTime", "SettlingTime", "SettlingMin", "SettlingMax", "Overshoot", "Undershoot",
-    "Peak", "PeakTime", "SteadyStateValue", "Settled", "IAE", "ISE", "ITAE", "ControlEffort",
-    "CoastingFraction",
-)
 
 
 def _signal(resp, name):
@@ -151,5 +146,5 @@ def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_outp
 def metrics_dict(values):
     """Map a kernel metric vector to ``step_info``'s dict (``Settled`` as bool)."""
     info = {k: float(v) for k, v in zip(STEP_INFO_KEYS, values)}
-    info["Settled"] = bool(values[9])
+    info["Settled"] = bool(values[SETTLED])
     return info

@@ -3,7 +3,7 @@ the sweep kernel.
 
 One implementation serves both so that a sweep's metrics equal ``step_info(simulate(...))``
 bit for bit. The definitions are documented in :mod:`leaky_control.metrics`; the vector
-written here holds the values in the order of ``STEP_INFO_KEYS`` (``Settled`` as 0.0/1.0).
+written here holds the values in the order of :data:`STEP_INFO_KEYS` (``Settled`` as 0.0/1.0).
 """
 
 from __future__ import annotations
@@ -13,8 +13,17 @@ import math
 import numpy as np
 from numba import njit
 
+#: the metrics' names (python-control's keys, then ours), in the order the kernel writes them
+STEP_INFO_KEYS = (
+    "RiseTime", "SettlingTime", "SettlingMin", "SettlingMax", "Overshoot", "Undershoot",
+    "Peak", "PeakTime", "SteadyStateValue", "Settled", "IAE", "ISE", "ITAE", "ControlEffort",
+    "CoastingFraction",
+)
 #: number of metrics written by :func:`step_metrics`
-NMETRICS = 15
+NMETRICS = len(STEP_INFO_KEYS)
+(RISE_TIME, SETTLING_TIME, SETTLING_MIN, SETTLING_MAX, OVERSHOOT, UNDERSHOOT, PEAK, PEAK_TIME,
+ STEADY_STATE_VALUE, SETTLED, IAE, ISE, ITAE, CONTROL_EFFORT, COASTING_FRACTION) = \
+    range(NMETRICS)
 
 
 @njit
@@ -42,12 +51,12 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
     has_loop : bool
     opts : float64 array
         ``[settling_threshold, rise_low, rise_high, initial_output, final_output or NaN]``.
-    out : float64 array of length 15
+    out : float64 array of length ``NMETRICS``
     """
     nan = math.nan
     for i in range(NMETRICS):
         out[i] = nan
-    out[9] = 0.0
+    out[SETTLED] = 0.0
     T = t.size
     for i in range(T):
         if not math.isfinite(y[i]):
@@ -70,14 +79,14 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
                 tmax = max(tmax, w[i])
         band = thr * abs(yf)
         settled = yf != 0 and (tmax - tmin) < 0.25 * band and abs(w[T - 1] - yf) <= band
-    out[9] = 1.0 if settled else 0.0
+    out[SETTLED] = 1.0 if settled else 0.0
 
     ip = 0
     for i in range(1, T):
         if abs(w[i]) > abs(w[ip]):
             ip = i
-    out[6] = abs(w[ip]) + y0 if y0 == 0 else w[ip] + y0
-    out[7] = t[ip]
+    out[PEAK] = abs(w[ip]) + y0 if y0 == 0 else w[ip] + y0
+    out[PEAK_TIME] = t[ip]
     if settled and yf != 0:
         sgn = 1.0 if yf > 0 else -1.0
         il = -1
@@ -89,22 +98,22 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
                 iu = i
                 break
         if il >= 0 and iu >= 0:
-            out[0] = t[iu] - t[il]
+            out[RISE_TIME] = t[iu] - t[il]
         first_in = 0
         for i in range(T - 1, -1, -1):
             if abs(w[i] / yf - 1) >= thr:
                 first_in = i + 1
                 break
         if first_in < T:
-            out[1] = t[first_in]
+            out[SETTLING_TIME] = t[first_in]
         if iu >= 0:
             wmin = w[iu]
             wmax = w[iu]
             for i in range(iu + 1, T):
                 wmin = min(wmin, w[i])
                 wmax = max(wmax, w[i])
-            out[2] = min(wmin, yf) + y0
-            out[3] = max(wmax, yf) + y0
+            out[SETTLING_MIN] = min(wmin, yf) + y0
+            out[SETTLING_MAX] = max(wmax, yf) + y0
         smax = sgn * w[0]
         imin = 0
         for i in range(1, T):
@@ -112,10 +121,10 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
             if sgn * w[i] < sgn * w[imin]:
                 imin = i
         dy = abs(smax) - abs(yf)
-        out[4] = abs(100.0 * dy / yf) if dy > 0 else 0.0
+        out[OVERSHOOT] = abs(100.0 * dy / yf) if dy > 0 else 0.0
         y_us = w[imin]
-        out[5] = -100.0 * y_us / yf if sgn * y_us < 0 else 0.0
-        out[8] = yf + y0
+        out[UNDERSHOOT] = -100.0 * y_us / yf if sgn * y_us < 0 else 0.0
+        out[STEADY_STATE_VALUE] = yf + y0
 
     if has_loop:
         tw = np.empty(T)
@@ -142,11 +151,11 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
             if e[i] < 0 and abs(u[i]) <= u_tol:
                 coast += tw[i]
             total += tw[i]
-        out[10] = iae
-        out[11] = ise
-        out[12] = itae
-        out[13] = effort
-        out[14] = coast / total
+        out[IAE] = iae
+        out[ISE] = ise
+        out[ITAE] = itae
+        out[CONTROL_EFFORT] = effort
+        out[COASTING_FRACTION] = coast / total
 
 
 def _step_metrics_entry(t, y, e, u, has_loop, opts, out):

@@ -58,7 +58,13 @@ def test_logabsdet_matches_numerical_jacobian(x, a):
 def test_residual_form_and_derivative_convention():
     x = np.linspace(-3, 3, 13)
     a = 0.2
-    assert np.array_equal(lc.leaky_relu(x, a), x + (a - 1) * np.minimum(0, x))
+    # the definition exactly (x where x >= 0, a x elsewhere: one rounding at most) ...
+    assert np.array_equal(lc.leaky_relu(x, a), np.where(x >= 0, x, a * x))
+    # ... which is the residual form x + (a - 1) min(0, x) up to that form's own rounding
+    np.testing.assert_allclose(lc.leaky_relu(x, a), x + (a - 1) * np.minimum(0, x), rtol=0,
+                               atol=4 * np.finfo(float).eps * np.max(np.abs(x)))
+    # a small slope loses no digits: the value is a x to the last bit
+    assert lc.leaky_relu(-4.75, 1e-3) == 1e-3 * -4.75
     # PyTorch: relu'(0) = 0, leaky'(0) = a
     assert lc.leaky_relu_grad(0.0, 0.0) == 0.0
     assert lc.leaky_relu_grad(0.0, a) == a

@@ -261,3 +261,22 @@ def test_kernel_cache_is_hit_then_follows_an_edited_model_and_never_mixes_two_sc
         own = tmp_path / f"script_{gain[0]}.py"
         own.write_text(MODEL.replace("GAIN", gain) + RUN)
         assert _run(own, cache, tmp_path)[2] == pytest.approx(expect, abs=1e-6)
+
+
+def test_model_digests_are_the_same_in_every_process():
+    # a checkpoint's fingerprint and a kernel's cache name carry these digests: a process that
+    # has done other work first must compute the same ones (an earlier version hashed code
+    # objects with marshal, whose output followed reference counts)
+    code = ("import sys, leaky_control as lc\n"
+            "from leaky_control._dispatch import model_digest\n"
+            "if len(sys.argv) > 1:\n"
+            "    lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1), 1.0)\n"
+            "print(model_digest(lc.LeakyPI), model_digest(lc.CruiseControl))\n")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, timeout=600).stdout
+    busy = subprocess.run([sys.executable, "-c", code, "busy"], capture_output=True, text=True,
+                          check=True, timeout=600).stdout
+    from leaky_control._dispatch import model_digest
+
+    here = f"{model_digest(lc.LeakyPI)} {model_digest(lc.CruiseControl)}"
+    assert first.split() == busy.split() == here.split()

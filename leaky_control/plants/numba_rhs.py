@@ -12,12 +12,12 @@ from __future__ import annotations
 import collections
 import hashlib
 import inspect
-import marshal
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._dispatch import code_digest
 from .._validate import as_finite_array
 from .base import Plant, input_limits_arrays
 
@@ -91,7 +91,7 @@ def _function_digest(fn):
         with open(inspect.getsourcefile(py), "rb") as fh:
             h.update(fh.read())
     except (OSError, TypeError):
-        h.update(marshal.dumps(py.__code__))
+        code_digest(py.__code__, h)
     h.update(py.__qualname__.encode())
     return h.hexdigest()
 

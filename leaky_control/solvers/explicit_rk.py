@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import ClassVar
 
 import numpy as np
@@ -47,9 +46,8 @@ from numba import njit
 from numba.extending import overload
 
 from .._dispatch import registered_model
-from .._validate import check_finite_scalar
 from ..status import Status
-from .base import Solver
+from .adaptive import AdaptiveSolver
 from .loop import (
     DIVERGENCE_BOUND,
     all_finite,
@@ -64,7 +62,7 @@ from .loop import (
     signals_at,
     signals_at_call,
 )
-from .stops import STOP_REL, kink_stops, next_sample
+from .stops import kink_stops, next_sample
 
 __all__ = ["ExplicitRK", "Tableau"]
 
@@ -73,8 +71,6 @@ SAFE = 0.9
 BETA = 0.04
 FAC_MIN = 0.2
 FAC_MAX = 10.0
-#: smallest accepted ``rtol``: below about 100 ulps the error estimate is rounding noise
-_RTOL_FLOOR = 100 * 2.220446049250313e-16
 
 _NONFINITE = int(Status.NONFINITE)
 _UNDERFLOW = int(Status.STEP_UNDERFLOW)
@@ -369,7 +365,7 @@ def simulate_rk(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, 
 
 
 @dataclass(frozen=True)
-class ExplicitRK(Solver):
+class ExplicitRK(AdaptiveSolver):
     """Adaptive explicit Runge-Kutta with error control, PI step control and dense output.
 
     Steps are accepted when Hairer's RMS norm of the error estimate, weighted by
@@ -379,58 +375,11 @@ class ExplicitRK(Solver):
 
     Parameters
     ----------
-    rtol : float, default 1e-6
-        Relative tolerance, finite, in ``[100 eps, 1)``.
-    atol : float, default 1e-9
-        Absolute tolerance (> 0, finite), in the units of the states.
-    dtmin : float, default 0.0
-        Smallest step (>= 0, finite); a step the controller would make smaller (or below 16
-        ulps of ``t``) ends the run with ``success=False`` and a step-size underflow message.
-    dtmax : float, default inf
-        Largest step (> 0, may be infinite; must exceed ``dtmin``).
-    max_steps : int, default 100000
-        Most steps (accepted plus rejected, >= 1); reaching it ends the run with
-        ``success=False`` and a message naming the time reached.
-    first_step : float, optional
-        Initial step (> 0, finite); default chosen by Hairer's starting-step algorithm.
+    rtol, atol, dtmin, dtmax, max_steps, first_step
+        Step-size control, as in :class:`.adaptive.AdaptiveSolver` (defaults 1e-6, 1e-9, 0,
+        inf, 100000, automatic).
     """
 
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    dtmin: float = 0.0
-    dtmax: float = math.inf
-    max_steps: int = 100_000
-    first_step: float | None = None
-
-    adaptive: ClassVar[bool] = True
     tableau: ClassVar[Tableau]
 
     run = staticmethod(simulate_rk)
-
-    def __post_init__(self):
-        check_finite_scalar("rtol", self.rtol, low=_RTOL_FLOOR, high=1.0, high_open=True)
-        check_finite_scalar("atol", self.atol, low=0.0, low_open=True)
-        check_finite_scalar("dtmin", self.dtmin, low=0.0)
-        if isinstance(self.dtmax, bool) or not isinstance(self.dtmax, Real) or \
-                math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
-            raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
-                             f"got {self.dtmax!r}")
-        if isinstance(self.max_steps, bool) or \
-                not isinstance(self.max_steps, int | np.integer) or self.max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
-        if self.first_step is not None:
-            check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
-
-    def record(self):
-        return self.Record(self.order)
-
-    def options(self, max_step=None):
-        """The body's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
-        stop_rel]`` (``first_step`` 0: automatic; ``stop_rel``: see
-        :func:`.stops.signal_stops`)."""
-        return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
-                         0.0 if self.first_step is None else self.first_step, STOP_REL])
-
-    def stats(self, info, max_step=None):
-        return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
-                "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}

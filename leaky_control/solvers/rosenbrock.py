@@ -59,15 +59,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 from numba import njit
 
-from .._validate import check_finite_scalar
 from ..status import Status
-from .base import Solver
+from .adaptive import AdaptiveSolver
 from .loop import (
     DIVERGENCE_BOUND,
     all_finite,
@@ -81,7 +79,7 @@ from .loop import (
     loop_scratch,
     signals_at,
 )
-from .stops import STOP_REL, kink_stops, next_sample
+from .stops import kink_stops, next_sample
 
 __all__ = ["Rosenbrock23"]
 
@@ -415,10 +413,6 @@ def simulate_rosenbrock23(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opt
                      J, W, piv, stops, nstops)
 
 
-#: smallest accepted ``rtol`` (as Dopri5): below about 100 ulps the estimate is rounding noise
-_RTOL_FLOOR = 100 * EPS
-
-
 class Rosenbrock23Record(NamedTuple):
     """Selects the Rosenbrock23 body inside numba."""
 
@@ -426,7 +420,7 @@ class Rosenbrock23Record(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Rosenbrock23(Solver):
+class Rosenbrock23(AdaptiveSolver):
     """L-stable Rosenbrock 2(3) W-method of ``ode23s`` (Shampine & Reichelt 1997), for stiff
     loops.
 
@@ -447,64 +441,20 @@ class Rosenbrock23(Solver):
 
     Parameters
     ----------
-    rtol : float, default 1e-6
-        Relative tolerance, finite, in ``[100 eps, 1)``. The default is Dopri5's, not
-        ``ode23s``' 1e-3 (global errors near 1e-2 there, too coarse for step metrics).
-    atol : float, default 1e-9
-        Absolute tolerance (> 0, finite), in the units of the states.
-    dtmin : float, default 0.0
-        Smallest step (>= 0, finite); a step the controller would make smaller (or below 16
-        ulps of ``t``) ends the run with ``success=False`` and a step-size underflow message.
-    dtmax : float, default inf
-        Largest step (> 0, may be infinite; must exceed ``dtmin``).
-    max_steps : int, default 100000
-        Most steps (accepted plus rejected, >= 1); reaching it ends the run with
-        ``success=False`` and a message naming the time reached.
-    first_step : float, optional
-        Initial step (> 0, finite); default from Hairer's starting-step algorithm.
+    rtol, atol, dtmin, dtmax, max_steps, first_step
+        Step-size control, as in :class:`.adaptive.AdaptiveSolver` (defaults 1e-6, 1e-9, 0,
+        inf, 100000, automatic). The default ``rtol`` is Dopri5's, not ``ode23s``' 1e-3
+        (global errors near 1e-2 there, too coarse for step metrics).
     """
 
-    rtol: float = 1e-6
-    atol: float = 1e-9
-    dtmin: float = 0.0
-    dtmax: float = math.inf
-    max_steps: int = 100_000
-    first_step: float | None = None
-
     order: ClassVar[int] = 2
-    adaptive: ClassVar[bool] = True
     Record: ClassVar[type] = Rosenbrock23Record
 
-    def __post_init__(self):
-        check_finite_scalar("rtol", self.rtol, low=_RTOL_FLOOR, high=1.0, high_open=True)
-        check_finite_scalar("atol", self.atol, low=0.0, low_open=True)
-        check_finite_scalar("dtmin", self.dtmin, low=0.0)
-        if isinstance(self.dtmax, bool) or not isinstance(self.dtmax, Real) or \
-                math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
-            raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
-                             f"got {self.dtmax!r}")
-        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int | np.integer) or \
-                self.max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
-        if self.first_step is not None:
-            check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
-
     run = staticmethod(simulate_rosenbrock23)
-
-    def record(self):
-        return Rosenbrock23Record(2)
 
     def stats(self, info, max_step=None):
         """``nfev`` (every evaluation of the integration, the Jacobians' included),
         ``naccept``, ``nreject``, ``nsteps`` (accepted plus rejected: one LU factorisation
         each) and ``failure_time`` (NaN after a complete run). A complete run formed one
         Jacobian per accepted step."""
-        return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
-                "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
-
-    def options(self, max_step=None):
-        """The body's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
-        stop_rel]`` (``first_step`` 0: automatic; ``stop_rel``: see
-        :func:`.stops.signal_stops`)."""
-        return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
-                         0.0 if self.first_step is None else self.first_step, STOP_REL])
+        return super().stats(info, max_step)

@@ -8,11 +8,20 @@ from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 
 import numpy as np
 
-from ..metrics import STEP_INFO_KEYS, metric_options as _metric_options
+from ..metrics import STEP_INFO_KEYS
+from ..metrics import metric_options as _metric_options
 from ..plants import as_plant
-from ..simulation import (_apply_params, _check_controller, _check_feedthrough, _check_solver,
-                          _initial_states, _signal, _timepts, has_error_output,
-                          nfev_from_count)
+from ..simulation import (
+    _apply_params,
+    _check_controller,
+    _check_feedthrough,
+    _check_solver,
+    _initial_states,
+    _signal,
+    _timepts,
+    has_error_output,
+    nfev_from_count,
+)
 from .checkpoint import Checkpoint, fingerprint
 from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
 from .grid import SCENARIO_NAMES, PointTable

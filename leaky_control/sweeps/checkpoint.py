@@ -75,10 +75,11 @@ class Checkpoint:
             except (OSError, ValueError):
                 old = None
             if old != record:
+                what = "an unreadable sweep.json" if not isinstance(old, dict) else \
+                    f"a different sweep ({_difference(old, record)})"
                 raise ValueError(
-                    f"checkpoint folder {str(path)!r} holds a different sweep (other models, "
-                    "grid, times, solver, options or chunk size); use a new folder or delete "
-                    "this one")
+                    f"checkpoint folder {str(path)!r} holds {what}: other models, grid, "
+                    "times, solver, options or chunk size; use a new folder or delete this one")
         else:
             _atomic_write(meta, json.dumps(record).encode())
         self.nchunks = nchunks
@@ -111,6 +112,13 @@ class Checkpoint:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self._file(k))
+
+
+def _difference(old, new):
+    """Which entries of two ``sweep.json`` records differ, for the error message."""
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"{k}: {old.get(k)!r} on disk, {new.get(k)!r} now" for k in keys
+                     if old.get(k) != new.get(k))
 
 
 def _atomic_write(path, data):

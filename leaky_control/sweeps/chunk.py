@@ -17,7 +17,7 @@ from ..simulation import _initial_states, _plant_jacobian_at, _signal, prepare_p
 from ..solvers.batch import columns, sweep_parallel, sweep_serial
 from ..solvers.kernels import kernel
 from ..status import Status
-from ..step_metrics import NMETRICS
+from ..step_metrics import NMETRICS, SETTLED
 
 #: points a numba thread takes at a time from the chunk
 PARALLEL_CHUNKSIZE = 4
@@ -193,7 +193,7 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
     P, info, errors, packed = prepared
     T = spec.t.size
     metrics = np.full((P, NMETRICS), np.nan)
-    metrics[:, 9] = 0.0
+    metrics[:, SETTLED] = 0.0
     out = {"metrics": metrics, "info": info, "errors": errors}
     if spec.keep_trajectories:
         dims = {g["dims"] for g in packed} or {(spec.plant.nstates + spec.controller.nstates,
