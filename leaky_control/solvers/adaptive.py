@@ -13,12 +13,14 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
+from numba import njit
 
 from .._validate import check_finite_scalar
 from .base import Solver
+from .loop import loop_deriv_call, signals_at_call
 from .stops import STOP_REL
 
-__all__ = ["AdaptiveSolver"]
+__all__ = ["AdaptiveSolver", "initial_step"]
 
 #: smallest accepted ``rtol``: below about 100 ulps the error estimate is rounding noise
 RTOL_FLOOR = 100 * 2.220446049250313e-16
@@ -84,3 +86,38 @@ class AdaptiveSolver(Solver):
         (accepted plus rejected) and ``failure_time`` (NaN after a complete run)."""
         return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
                 "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
+
+
+@njit(_nrt=False)
+def initial_step(P, C, n, sampled, t_out, r_sig, d_sig, X, f0, Xt, f1, r, d, y, uraw, u,
+                 rtol, atol, dtmax, hexp):
+    """Hairer's starting step (HINIT) for a method whose local error is O(h^(1/hexp)).
+
+    ``f0`` is the field at ``(t_out[0], X)``; one more evaluation (into ``f1``, at the
+    explicit Euler point ``Xt``) estimates the second derivative. Returns the step.
+    """
+    nx = X.size
+    t0 = t_out[0]
+    dnf = 0.0
+    dny = 0.0
+    for i in range(nx):
+        sk = atol + rtol * abs(X[i])
+        dnf += (f0[i] / sk) ** 2
+        dny += (X[i] / sk) ** 2
+    dnf = math.sqrt(dnf / max(nx, 1))
+    dny = math.sqrt(dny / max(nx, 1))
+    h = 1e-6 if dnf <= 1e-10 or dny <= 1e-10 else 0.01 * dny / dnf
+    h = min(h, dtmax, t_out[t_out.size - 1] - t0)
+    for i in range(nx):
+        Xt[i] = X[i] + h * f0[i]
+    signals_at_call(t_out, r_sig, d_sig, 0, t0 + h, r, d)
+    loop_deriv_call(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, f1)
+    der2 = 0.0
+    for i in range(nx):
+        sk = atol + rtol * abs(X[i])
+        der2 += ((f1[i] - f0[i]) / sk) ** 2
+    der2 = math.sqrt(der2 / max(nx, 1)) / h
+    der12 = max(abs(der2), dnf)
+    h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** hexp
+    h = min(100.0 * h, h1, dtmax)
+    return h if h > 0.0 else 1e-6

@@ -65,7 +65,7 @@ import numpy as np
 from numba import njit
 
 from ..status import Status
-from .adaptive import AdaptiveSolver
+from .adaptive import AdaptiveSolver, initial_step
 from .loop import (
     DIVERGENCE_BOUND,
     all_finite,
@@ -192,7 +192,6 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     max_steps = int(opts[4])
     first_step = opts[5]
     t0 = t_out[0]
-    tf = t_out[nt - 1]
     info[0] = 0.0
     info[1] = math.nan
     nfev = 0
@@ -225,31 +224,9 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     if first_step > 0.0:
         h = first_step
     else:
-        dnf = 0.0
-        dny = 0.0
-        for i in range(nx):
-            sk = atol + rtol * abs(X[i])
-            dnf += (F0[i] / sk) ** 2
-            dny += (X[i] / sk) ** 2
-        dnf = math.sqrt(dnf / max(nx, 1))
-        dny = math.sqrt(dny / max(nx, 1))
-        h = 1e-6 if dnf <= 1e-10 or dny <= 1e-10 else 0.01 * dny / dnf
-        h = min(h, dtmax, tf - t0)
-        for i in range(nx):
-            Xt[i] = X[i] + h * F0[i]
-        signals_at(t_out, r_sig, d_sig, 0, t0 + h, r, d)
-        loop_deriv_call(P, C, n, sampled, t0 + h, Xt, r, d, y, uraw, u, F1)
+        h = initial_step(P, C, n, sampled, t_out, r_sig, d_sig, X, F0, Xt, F1, r, d, y, uraw, u,
+                         rtol, atol, dtmax, EXPO)
         nfev += 1
-        der2 = 0.0
-        for i in range(nx):
-            sk = atol + rtol * abs(X[i])
-            der2 += ((F1[i] - F0[i]) / sk) ** 2
-        der2 = math.sqrt(der2 / max(nx, 1)) / h
-        der12 = max(abs(der2), dnf)
-        h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** EXPO
-        h = min(100.0 * h, h1, dtmax)
-        if not h > 0.0:
-            h = 1e-6
 
     t = t0
     kh = 0  # output interval holding t
