@@ -140,6 +140,24 @@ def _default_max_step(plant, controller, x0, t, jacobian=None):
     return spacing if not rho > 0 else min(spacing, 0.2 / rho)
 
 
+def _check_step_budget(solver, controller, t, max_step):
+    """Refuse, before it starts, a fixed-step run that would take more than ``max_steps``."""
+    steps = solver.planned_steps(t, max_step, controller.dt if controller.sampled else None)
+    if steps <= solver.max_steps:
+        return
+    name = type(solver).__name__
+    if solver.max_step is None:
+        hint = (f"the default step {max_step:.3g} s resolves the loop's fastest mode "
+                f"({0.2 / max_step:.3g}/s); if the loop also has slow modes it is stiff: use "
+                "solver=lc.Rosenbrock23() (or lc.Dopri5()), or give "
+                f"{name}(max_step=..., max_steps=...) explicitly")
+    else:
+        hint = "raise max_step or max_steps, or use an adaptive solver (lc.Dopri5())"
+    raise ValueError(
+        f"{name} would take about {steps:.3g} steps (max_step = {max_step:.3g} s over "
+        f"{t[-1] - t[0]:.6g} s), more than max_steps = {solver.max_steps}: {hint}")
+
+
 def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
              params=None, solver=None, controller_state=None):
     """Simulate ``plant`` in feedback with ``controller``.
@@ -253,6 +271,7 @@ def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
     else:
         max_step = solver.max_step if solver.max_step is not None else \
             _default_max_step(plant, controller, x0, t, jacobian)
+        _check_step_budget(solver, controller, t, max_step)
     return PreparedRun(plant, controller, solver, t, r, d, np.concatenate([x0, xc0]), P, C,
                        solver.record(), solver.options(max_step), max_step)
 

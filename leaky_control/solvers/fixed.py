@@ -138,6 +138,7 @@ class FixedStepRecord(NamedTuple):
 class _FixedStep(Solver):
     max_step: float | None = None
     substeps: int = 1
+    max_steps: int = 10_000_000
 
     Record = FixedStepRecord
 
@@ -150,6 +151,18 @@ class _FixedStep(Solver):
         if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or \
                 self.substeps < 1:
             raise ValueError(f"substeps must be an integer >= 1, got {self.substeps!r}")
+        if isinstance(self.max_steps, bool) or \
+                not isinstance(self.max_steps, int | np.integer) or self.max_steps < 1:
+            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+
+    def planned_steps(self, t, max_step, sample_time=None):
+        """The number of steps a run on output times ``t`` takes (checked against
+        ``max_steps`` before the run starts)."""
+        steps = float(np.sum(np.maximum(self.substeps,
+                                        np.ceil(np.diff(t) / max_step - 1e-9))))
+        if sample_time is not None:
+            steps += (t[-1] - t[0]) / sample_time  # each sample instant splits an interval
+        return steps
 
     run = staticmethod(simulate_fixed)
 
@@ -178,6 +191,9 @@ class RK4(_FixedStep):
         Largest step (> 0); default chosen from the loop's fastest mode by ``simulate``.
     substeps : int, default 1
         Least number of steps per output interval.
+    max_steps : int, default 10000000
+        Step budget: a run that would take more steps is refused before it starts, with a
+        message that says what to change (a stiff loop: ``Rosenbrock23``).
     """
 
     order: ClassVar[int] = 4
