@@ -24,14 +24,6 @@ __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
 
 
 
-def _signal(resp, name):
-    try:
-        idx = list(resp.output_labels).index(name)
-    except ValueError:
-        return None
-    return np.asarray(resp.outputs[idx], dtype=float)
-
-
 def _time_weights(t):
     """Trapezoid weights: sum(w * f) is the trapezoid integral of f."""
     dt = np.diff(t)
@@ -73,15 +65,19 @@ def coasting_fraction(t, e, u, u_tol=None):
     return float(np.sum(w * coast) / np.sum(w))
 
 
-def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1, 0.9),
-              initial_output=0.0, output=0):
-    """Step-response characteristics of a simulated response.
+def step_info(data, timepts=None, *, final_output=None, settling_threshold=0.02,
+              rise_limits=(0.1, 0.9), initial_output=0.0, output=0):
+    """Step-response characteristics of a response, with python-control's keys and more.
 
     Parameters
     ----------
-    resp : control.TimeResponseData
-        A response from :func:`leaky_control.simulate` (or any response with an output; the
-        loop metrics need the ``u`` and ``e`` outputs of a simulated loop).
+    data : control.TimeResponseData or array_like
+        A response from :func:`leaky_control.simulate`, or any ``TimeResponseData``
+        python-control builds (labelled or not; a step response of a single-input system), or
+        the output samples ``y`` as an array (then ``timepts`` is required), as
+        :func:`control.step_info` takes them.
+    timepts : array_like, optional
+        Times of the samples when ``data`` is an array (strictly increasing, same length).
     final_output : float, optional
         Final value to measure against. Default: the last sample, provided the run settled.
     settling_threshold : float, default 0.02
@@ -91,7 +87,7 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
     initial_output : float, default 0.0
         Output value the step starts from; python-control's metrics assume 0.
     output : int or str, default 0
-        Which output to measure.
+        Which output of a response to measure (index or label).
 
     Returns
     -------
@@ -100,18 +96,12 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
         Undershoot, Peak, PeakTime, SteadyStateValue`` and ``Settled`` (bool), ``IAE``,
         ``ISE``, ``ITAE`` (integrals of ``|e|``, ``e^2``, ``(t - t0)|e|``), ``ControlEffort``
         (integral of ``|u|``) and ``CoastingFraction`` (see :func:`coasting_fraction`); the loop
-        metrics are NaN for a response without ``e``/``u`` outputs.
+        metrics are NaN for data without ``e``/``u`` outputs (arrays, python-control's own
+        responses). An unsettled run (unless ``final_output`` is given) has ``Settled`` False
+        and NaN for every key that needs a final value.
     """
     opts = metric_options(settling_threshold, rise_limits, initial_output, final_output)
-    t = np.ascontiguousarray(resp.time, dtype=float)
-    outs = np.atleast_2d(resp.outputs)
-    if isinstance(output, str):
-        if output not in list(resp.output_labels):
-            raise ValueError(f"output {output!r} not among {list(resp.output_labels)}")
-        output = list(resp.output_labels).index(output)
-    y = np.ascontiguousarray(outs[output], dtype=float)
-    e = _signal(resp, "e")
-    u = _signal(resp, "u")
+    t, y, e, u = _step_data(data, timepts, output)
     has_loop = e is not None and u is not None
     if not has_loop:
         e = u = np.zeros(1)
@@ -119,6 +109,54 @@ def step_info(resp, final_output=None, settling_threshold=0.02, rise_limits=(0.1
     step_metrics_kernel()(t, y, np.ascontiguousarray(e), np.ascontiguousarray(u), has_loop,
                           opts, values)
     return metrics_dict(values)
+
+
+def _step_data(data, timepts, output):
+    """``(t, y, e, u)`` from a response or from arrays (``e``/``u`` None when absent)."""
+    if hasattr(data, "time") and hasattr(data, "outputs"):
+        if timepts is not None:
+            raise TypeError("timepts goes with an array of samples; a TimeResponseData "
+                            "carries its own time")
+        t = np.ascontiguousarray(data.time, dtype=float)
+        outs = np.asarray(data.outputs, dtype=float)
+        if outs.ndim == 3:  # python-control's step responses: (outputs, inputs, time)
+            if outs.shape[1] != 1:
+                raise ValueError(
+                    f"data holds the step responses from {outs.shape[1]} inputs; pass one as "
+                    "arrays: step_info(resp.outputs[i, j], resp.time)")
+            outs = outs[:, 0]
+        outs = np.atleast_2d(outs)
+        labels = list(data.output_labels) if data.output_labels is not None else []
+        if isinstance(output, str):
+            if output not in labels:
+                raise ValueError(f"output {output!r} not among the response's outputs {labels}")
+            output = labels.index(output)
+        if isinstance(output, bool) or not isinstance(output, int | np.integer) or \
+                not 0 <= output < outs.shape[0]:
+            raise ValueError(f"output must be an output label or an index in [0, "
+                             f"{outs.shape[0]}), got {output!r}")
+        y = np.ascontiguousarray(outs[output])
+
+        def signal(name):
+            return np.ascontiguousarray(outs[labels.index(name)]) if name in labels else None
+
+        e, u = signal("e"), signal("u")
+    else:
+        if isinstance(data, str | bytes) or not hasattr(data, "__len__"):
+            raise TypeError("data must be a control.TimeResponseData or an array of output "
+                            f"samples, got {type(data).__name__}")
+        if timepts is None:
+            raise TypeError("step_info of an array of samples needs timepts (their times), "
+                            "as control.step_info(y, T) does")
+        y = np.ascontiguousarray(np.squeeze(np.asarray(data, dtype=float)))
+        t = np.ascontiguousarray(np.asarray(timepts, dtype=float))
+        if y.ndim != 1 or t.shape != y.shape:
+            raise ValueError(f"data and timepts must be 1-D of the same length, got shapes "
+                             f"{np.shape(data)} and {np.shape(timepts)}")
+        e = u = None
+    if t.size < 2 or not np.all(np.isfinite(t)) or not np.all(np.diff(t) > 0):
+        raise ValueError("the time points must be finite and strictly increasing, at least 2")
+    return t, y, e, u
 
 
 def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_output=0.0,
