@@ -177,7 +177,20 @@ def test_a_record_of_no_model_is_a_clear_error():
         lc.simulate(Borrowed(), LeakyPFeedforward(), 1.0)
 
 
-def test_dynamics_without_a_record_is_refused_at_class_creation():
+def test_functions_without_a_record_of_their_own_are_refused_at_class_creation():
+    # an override of a built-in's function that would silently run the base's
+    with pytest.raises(TypeError, match="defines output but no Record of its own"):
+        class TankLevelInCm(Tank):  # noqa: F841 - the definition itself must fail
+            @staticmethod
+            def output(p, t, x, d, y):
+                y[0] = 100.0 * x[0]
+
+    with pytest.raises(TypeError, match="defines derivative but no Record of its own"):
+        class Drifting(LeakyPFeedforward):  # noqa: F841 - the definition itself must fail
+            @staticmethod
+            def derivative(c, t, X, n, y, r, uraw, u, dX):
+                pass
+
     with pytest.raises(TypeError, match="defines dynamics but no Record"):
         class NoRecord(lc.Plant):  # noqa: F841 - the definition itself must fail
             nstates = ninputs = ndisturbances = noutputs = 1

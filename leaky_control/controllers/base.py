@@ -74,10 +74,16 @@ class Controller(abc.ABC):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
-        if "output" not in own:
+        defined = [k for k in ("output", "derivative", "sample") if k in own]
+        if not defined:
             return  # an abstract base or a re-parametrisation (LeakyPI of LeakyPID)
-        if "Record" not in own:
-            raise TypeError(f"{cls.__qualname__} defines output but no Record")
+        if "Record" not in own or "output" not in own:
+            # the kernels find a model's functions by its record: functions without a record
+            # of their own would silently run the base's
+            raise TypeError(
+                f"{cls.__qualname__} defines {' and '.join(defined)} but no "
+                f"{'Record' if 'Record' not in own else 'output'} of its own; a controller "
+                "with numba functions defines its Record and its output law")
         cls._nb_output = model_function(own["output"])
         cls._nb_derivative = model_function(own["derivative"]) if "derivative" in own else None
         cls._nb_sample = model_function(own["sample"]) if "sample" in own else None

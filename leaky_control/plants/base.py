@@ -61,10 +61,16 @@ class Plant(abc.ABC):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
-        if "dynamics" not in own:
+        defined = [k for k in ("dynamics", "output") if k in own]
+        if not defined:
             return  # a subclass that only re-parametrises its base (MassSpringDamper)
-        if "Record" not in cls.__dict__:
-            raise TypeError(f"{cls.__qualname__} defines dynamics but no Record")
+        if "Record" not in own or "dynamics" not in own:
+            # the kernels find a model's functions by its record: functions without a record
+            # of their own would silently run the base's
+            raise TypeError(
+                f"{cls.__qualname__} defines {' and '.join(defined)} but no "
+                f"{'Record' if 'Record' not in own else 'dynamics'} of its own; a plant with "
+                "numba functions defines its Record and its dynamics (output is optional)")
         cls._nb_dynamics = model_function(own["dynamics"])
         out = own.get("output")
         cls._nb_output = None if out is None else model_function(out)
