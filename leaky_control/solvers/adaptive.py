@@ -16,11 +16,20 @@ import numpy as np
 from numba import njit
 
 from .._validate import check_finite_scalar
+from ..status import Status
 from .base import Solver
-from .loop import loop_deriv_call, signals_at_call
-from .stops import STOP_REL
+from .loop import (
+    DIVERGENCE_BOUND,
+    all_finite,
+    emit_call,
+    interp_signals,
+    loop_deriv_call,
+    loop_sample,
+    signals_at_call,
+)
+from .stops import STOP_REL, next_sample
 
-__all__ = ["AdaptiveSolver", "initial_step"]
+__all__ = ["AdaptiveSolver", "accept_step", "initial_step", "step_window"]
 
 #: smallest accepted ``rtol``: below about 100 ulps the error estimate is rounding noise
 RTOL_FLOOR = 100 * 2.220446049250313e-16
@@ -121,3 +130,77 @@ def initial_step(P, C, n, sampled, t_out, r_sig, d_sig, X, f0, Xt, f1, r, d, y, 
     h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** hexp
     h = min(100.0 * h, h1, dtmax)
     return h if h > 0.0 else 1e-6
+
+
+_NONFINITE = int(Status.NONFINITE)
+_UNDERFLOW = int(Status.STEP_UNDERFLOW)
+_MAX_STEPS = int(Status.MAX_STEPS)
+
+
+@njit(_nrt=False)
+def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_steps, dtmin,
+                dtmax, nonfinite_trial, info):
+    """Where the next trial step may go: ``(ok, istop, h, tn, hit, at_sample)``.
+
+    The step ends at the next forced stop (a signal kink) or sample instant when it would
+    reach within 1 % of it (``hit``). ``ok`` is False, with the status and time in ``info``,
+    when the step budget is spent or the step fell below ``dtmin`` (or 16 ulps of ``t``).
+    """
+    nt = t_out.size
+    while stops[istop] < nt - 1 and t_out[stops[istop]] <= t:
+        istop += 1
+    t_stop = t_out[stops[istop]]
+    at_sample = False
+    if sampled and nxt_sample <= t_stop:
+        t_stop = nxt_sample
+        at_sample = True
+    if nsteps >= max_steps:
+        info[0] = _MAX_STEPS
+        info[1] = t
+        return False, istop, h, t, False, at_sample
+    h = min(h, dtmax)
+    if h < dtmin or h <= 16.0 * 2.220446049250313e-16 * max(1.0, abs(t)):
+        info[0] = _NONFINITE if nonfinite_trial else _UNDERFLOW
+        info[1] = t
+        return False, istop, h, t, False, at_sample
+    hit = False
+    if t + 1.01 * h >= t_stop:
+        h = t_stop - t
+        hit = True
+    return True, istop, h, t_stop if hit else t + h, hit, at_sample
+
+
+@njit(_nrt=False)
+def accept_step(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, Xn, f0, f_new, tn, hit,
+                at_sample, kout, nsample, nxt_sample, kh, r, d, y, uraw, u, out_x, out_y,
+                out_u, out_uraw, info):
+    """Move to an accepted step's end ``(tn, Xn)`` (outputs inside the step already written).
+
+    Copies ``Xn`` to ``X`` and the end derivative ``f_new`` to ``f0`` (first same as last),
+    checks for divergence, applies a controller sample ending there (recomputing ``f0``, as
+    the held command changed) and records an output time equal to ``tn``. Returns
+    ``(ok, kout, nsample, nxt_sample, kh, extra evaluations)``.
+    """
+    for i in range(X.size):
+        X[i] = Xn[i]
+        f0[i] = f_new[i]
+    if not all_finite(X, DIVERGENCE_BOUND):
+        info[0] = _NONFINITE
+        info[1] = tn
+        return False, kout, nsample, nxt_sample, kh, 0
+    nfev = 0
+    if hit and at_sample:
+        kh = signals_at_call(t_out, r_sig, d_sig, kh, tn, r, d)
+        loop_sample(P, C, n, tn, X, r, d, y, uraw, u)
+        nsample += 1
+        nxt_sample = next_sample(t_out, t_out[0], dts, nsample)
+        loop_deriv_call(P, C, n, sampled, tn, X, r, d, y, uraw, u, f0)
+        nfev = 1
+    if t_out[kout] == tn:
+        interp_signals(r_sig, kout, 0.0, r)
+        interp_signals(d_sig, kout, 0.0, d)
+        emit_call(P, C, n, sampled, tn, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
+                  kout)
+        kout += 1
+    kh = signals_at_call(t_out, r_sig, d_sig, kh, tn, r, d)
+    return True, kout, nsample, nxt_sample, kh, nfev

@@ -47,10 +47,8 @@ from numba.extending import overload
 
 from .._dispatch import registered_model
 from ..status import Status
-from .adaptive import AdaptiveSolver, initial_step
+from .adaptive import AdaptiveSolver, accept_step, initial_step, step_window
 from .loop import (
-    DIVERGENCE_BOUND,
-    all_finite,
     emit,
     emit_call,
     fill_nan,
@@ -195,27 +193,11 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
     last_rejected = False
     nonfinite_trial = False
     while kout < nt:
-        while stops[istop] < nt - 1 and t_out[stops[istop]] <= t:
-            istop += 1
-        t_stop = t_out[stops[istop]]
-        at_sample = False
-        if sampled and nxt_sample <= t_stop:
-            t_stop = nxt_sample
-            at_sample = True
-        if naccept + nreject >= max_steps:
-            info[0] = _MAX_STEPS
-            info[1] = t
+        ok, istop, h, tn, hit, at_sample = step_window(
+            t_out, stops, istop, t, h, sampled, nxt_sample, naccept + nreject, max_steps,
+            dtmin, dtmax, nonfinite_trial, info)
+        if not ok:
             break
-        h = min(h, dtmax)
-        if h < dtmin or h <= 16.0 * 2.220446049250313e-16 * max(1.0, abs(t)):
-            info[0] = _NONFINITE if nonfinite_trial else _UNDERFLOW
-            info[1] = t
-            break
-        hit = False
-        if t + 1.01 * h >= t_stop:
-            h = t_stop - t
-            hit = True
-        tn = t_stop if hit else t + h
 
         # stages 2..S; the last one is f(tn, Xn) (first same as last)
         kk = kh
@@ -280,29 +262,14 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
                 emit(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
                      kout)
                 kout += 1
-            for i in range(nx):
-                X[i] = Xn[i]
-                k1[i] = kl[i]  # first same as last
+            ok, kout, nsample, nxt_sample, kh, extra = accept_step(
+                P, C, n, sampled, dts, t_out, r_sig, d_sig, X, Xn, k1, kl, tn, hit, at_sample,
+                kout, nsample, nxt_sample, kh, r, d, y, uraw, u, out_x, out_y, out_u,
+                out_uraw, info)
+            nfev += extra
             t = tn
-            if not all_finite(X, DIVERGENCE_BOUND):
-                info[0] = _NONFINITE
-                info[1] = t
+            if not ok:
                 break
-            if hit and at_sample:
-                kh = signals_at_call(t_out, r_sig, d_sig, kh, t, r, d)
-                loop_sample(P, C, n, t, X, r, d, y, uraw, u)
-                nsample += 1
-                nxt_sample = next_sample(t_out, t0, dts, nsample)
-                # the held command changed: the first-same-as-last derivative is stale
-                loop_deriv_call(P, C, n, sampled, t, X, r, d, y, uraw, u, k1)
-                nfev += 1
-            if t_out[kout] == t:
-                interp_signals(r_sig, kout, 0.0, r)
-                interp_signals(d_sig, kout, 0.0, d)
-                emit_call(P, C, n, sampled, t, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
-                          kout)
-                kout += 1
-            kh = signals_at_call(t_out, r_sig, d_sig, kh, t, r, d)
             # Hairer's PI (Gustafsson) controller
             fac11 = err ** expo1
             fac = fac11 / facold ** BETA

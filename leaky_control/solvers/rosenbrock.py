@@ -65,9 +65,8 @@ import numpy as np
 from numba import njit
 
 from ..status import Status
-from .adaptive import AdaptiveSolver, initial_step
+from .adaptive import AdaptiveSolver, accept_step, initial_step, step_window
 from .loop import (
-    DIVERGENCE_BOUND,
     all_finite,
     emit,
     emit_call,
@@ -235,27 +234,11 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     nonfinite_trial = False
     need_jac = True
     while kout < nt:
-        while stops[istop] < nt - 1 and t_out[stops[istop]] <= t:
-            istop += 1
-        t_stop = t_out[stops[istop]]
-        at_sample = False
-        if sampled and t_sample <= t_stop:
-            t_stop = t_sample
-            at_sample = True
-        if naccept + nreject >= max_steps:
-            info[0] = STATUS_MAX_STEPS
-            info[1] = t
+        ok, istop, h, tn, hit, at_sample = step_window(
+            t_out, stops, istop, t, h, sampled, t_sample, naccept + nreject, max_steps,
+            dtmin, dtmax, nonfinite_trial, info)
+        if not ok:
             break
-        h = min(h, dtmax)
-        if h < dtmin or h <= 16.0 * EPS * max(1.0, abs(t)):
-            info[0] = STATUS_NONFINITE if nonfinite_trial else STATUS_UNDERFLOW
-            info[1] = t
-            break
-        hit = False
-        if t + 1.01 * h >= t_stop:
-            h = t_stop - t
-            hit = True
-        tn = t_stop if hit else t + h
 
         if need_jac:
             # J and T at (t, X), kept through this point's rejected trials
@@ -328,29 +311,14 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
                 emit(P, C, n, sampled, t_out[kout], Xt, r, d, y, uraw, u, out_x, out_y, out_u,
                      out_uraw, kout)
                 kout += 1
-            for i in range(nx):
-                X[i] = Xn[i]
-                F0[i] = F2[i]  # first same as last
+            ok, kout, nsample, t_sample, kh, extra = accept_step(
+                P, C, n, sampled, dts, t_out, r_sig, d_sig, X, Xn, F0, F2, tn, hit, at_sample,
+                kout, nsample, t_sample, kh, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw,
+                info)
+            nfev += extra
             t = tn
-            if not all_finite(X, DIVERGENCE_BOUND):
-                info[0] = STATUS_NONFINITE
-                info[1] = t
+            if not ok:
                 break
-            if hit and at_sample:
-                kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
-                loop_sample(P, C, n, t, X, r, d, y, uraw, u)
-                nsample += 1
-                t_sample = next_sample(t_out, t0, dts, nsample)
-                # the held command changed: F0 is stale
-                loop_deriv_call(P, C, n, sampled, t, X, r, d, y, uraw, u, F0)
-                nfev += 1
-            if t_out[kout] == t:
-                interp_signals(r_sig, kout, 0.0, r)
-                interp_signals(d_sig, kout, 0.0, d)
-                emit_call(P, C, n, sampled, t_out[kout], X, r, d, y, uraw, u, out_x, out_y,
-                          out_u, out_uraw, kout)
-                kout += 1
-            kh = signals_at(t_out, r_sig, d_sig, kh, t, r, d)
             need_jac = True
             fac = FAC_MAX if err == 0.0 else SAFE * err ** (-EXPO)
             fac = max(FAC_MIN, min(FAC_MAX, fac))
