@@ -137,10 +137,13 @@ _UNDERFLOW = int(Status.STEP_UNDERFLOW)
 _MAX_STEPS = int(Status.MAX_STEPS)
 
 
-@njit(_nrt=False)
+@njit(inline="always", _nrt=False)
 def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_steps, dtmin,
                 dtmax, nonfinite_trial, info):
     """Where the next trial step may go: ``(ok, istop, h, tn, hit, at_sample)``.
+
+    Copied into each solver body (one call site each): as a called function it cost 12 % of
+    the Dopri5 kernel on the reference problem.
 
     The step ends at the next forced stop (a signal kink) or sample instant when it would
     reach within 1 % of it (``hit``). ``ok`` is False, with the status and time in ``info``,
@@ -170,7 +173,7 @@ def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_step
     return True, istop, h, t_stop if hit else t + h, hit, at_sample
 
 
-@njit(_nrt=False)
+@njit(inline="always", _nrt=False)
 def accept_step(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, Xn, f0, f_new, tn, hit,
                 at_sample, kout, nsample, nxt_sample, kh, r, d, y, uraw, u, out_x, out_y,
                 out_u, out_uraw, info):
