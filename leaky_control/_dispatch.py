@@ -134,32 +134,44 @@ def _fn(record_type, name):
     return getattr(registered_model(record_type), name)
 
 
-# The generic calls. Each stub is replaced, inside numba code, by the model's own function
-# for the record's type; LLVM then inlines it into the solver loop.
+# The generic calls. Inside numba code each is replaced by the model's own function for the
+# record's type (LLVM then inlines it into the solver loop); their Python bodies do the same
+# lookup at run time, which is what runs under NUMBA_DISABLE_JIT=1 (for debugging).
+
+
+def _owner(record):
+    return model_of(record)
 
 def plant_dynamics(p, t, x, u, d, dx):
-    """Write the plant's state derivative into ``dx[:n]`` (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """Write the plant's state derivative into ``dx[:n]``."""
+    _owner(p)._nb_dynamics(p, t, x, u, d, dx)
 
 
 def plant_output(p, t, x, d, y):
-    """Write the plant's measured output into ``y`` (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """Write the plant's measured output into ``y``."""
+    fn = _owner(p)._nb_output
+    if fn is None:
+        y[:] = x[:y.size]
+    else:
+        fn(p, t, x, d, y)
 
 
 def ctrl_output(c, t, X, n, y, r, uraw, u):
-    """Write the controller's raw and saturated commands (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """Write the controller's raw and saturated commands."""
+    _owner(c)._nb_output(c, t, X, n, y, r, uraw, u)
 
 
 def ctrl_derivative(c, t, X, n, y, r, uraw, u, dX):
-    """Write the controller states' derivatives into ``dX[n:]`` (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """Write the controller states' derivatives into ``dX[n:]``."""
+    fn = _owner(c)._nb_derivative
+    if fn is not None:
+        fn(c, t, X, n, y, r, uraw, u, dX)
 
 
 def ctrl_sample(c, t, X, n, y, r, uraw, u):
-    """One sample of a sampled controller (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """One sample of a sampled controller."""
+    model = _owner(c)
+    (model._nb_sample or model._nb_output)(c, t, X, n, y, r, uraw, u)
 
 
 @overload(plant_dynamics, jit_options={"_nrt": False})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["model_function"]
+__all__ = ["model_function", "python_function"]
 
 
 def model_function(fn):
@@ -24,9 +24,15 @@ def model_function(fn):
     """
     from numba import njit
 
-    py = getattr(fn, "py_func", fn)
+    py = python_function(fn)
     if isinstance(py, staticmethod):
         py = py.__func__
     if not callable(py):
         raise TypeError(f"a model function must be a function, got {fn!r}")
     return njit(_nrt=False)(py)
+
+
+def python_function(fn):
+    """The plain Python function behind a numba dispatcher (``fn`` itself when it is one
+    already, as every ``njit`` function is under ``NUMBA_DISABLE_JIT=1``)."""
+    return getattr(fn, "py_func", fn)

@@ -5,6 +5,7 @@ model is a clear error; the kernel cache follows edits of a model's source."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -293,3 +294,25 @@ def test_model_digests_are_the_same_in_every_process():
 
     here = f"{model_digest(lc.LeakyPI)} {model_digest(lc.CruiseControl)}"
     assert first.split() == busy.split() == here.split()
+
+
+def test_without_numba_the_same_code_runs_in_python_and_gives_the_same_numbers():
+    # NUMBA_DISABLE_JIT=1 (for stepping through a model in a debugger) runs the kernels'
+    # Python: the model calls dispatch by record type at run time instead of compile time
+    code = ("import numpy as np, leaky_control as lc\n"
+            "t = np.linspace(0.0, 3.0, 31)\n"
+            "args = (lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1), t)\n"
+            "kw = dict(reference=25.0, initial_state=[20.0])\n"
+            "a = lc.simulate(*args, solver=lc.RK4(max_step=0.05), **kw).states\n"
+            "b = lc.simulate(*args, solver=lc.Dopri5(), **kw).states\n"
+            "c = lc.sweep(args[0], args[1], {'kp': [0.3, 0.6]}, t, solver=lc.Tsit5(),\n"
+            "             **kw).metrics['IAE']\n"
+            "print(repr(np.concatenate([a.ravel(), b.ravel(), c]).tolist()))\n")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    slow = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert slow.returncode == 0, slow.stderr
+    fast = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=600)
+    # the same operations in the same order, compiled or not (no fast-math)
+    np.testing.assert_allclose(eval(slow.stdout), eval(fast.stdout), rtol=1e-12, atol=0)

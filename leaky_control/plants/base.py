@@ -27,7 +27,7 @@ import functools
 import numpy as np
 
 from .._dispatch import register
-from .._jit import model_function
+from .._jit import model_function, python_function
 
 __all__ = ["Plant", "input_limits_arrays"]
 
@@ -129,7 +129,7 @@ class Plant(abc.ABC):
         functions run uncompiled (``py_func``). ``output`` is None for a full-state output."""
         rec = self.record()
         n, m, p = self.nstates, self.ninputs, self.noutputs
-        dyn = type(self)._nb_dynamics.py_func
+        dyn = python_function(type(self)._nb_dynamics)
         outf = type(self)._nb_output
 
         def upd(t, x, ud, params):
@@ -140,7 +140,7 @@ class Plant(abc.ABC):
 
         if outf is None:
             return upd, None
-        outf = outf.py_func
+        outf = python_function(outf)
 
         def out(t, x, ud, params):
             ud = np.asarray(ud, dtype=float)

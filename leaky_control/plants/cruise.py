@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._jit import python_function
 from .._validate import check_finite_scalar
 from .base import Plant
 
@@ -150,7 +151,7 @@ class CruiseControl(Plant):
         numpy.ndarray
         """
         rec = self.record()
-        dyn = type(self)._nb_dynamics.py_func
+        dyn = python_function(type(self)._nb_dynamics)
         v, u, theta = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (v, u, theta)))
         out = np.empty(v.shape)
         dx = np.empty(1)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._dispatch import code_digest
+from .._jit import python_function
 from .._validate import as_finite_array
 from .base import Plant, input_limits_arrays
 
@@ -68,7 +69,9 @@ def rhs(func):
 
     if isinstance(func, RHS):
         return func
-    if not isinstance(func, CPUDispatcher):
+    from numba import config
+
+    if not isinstance(func, CPUDispatcher) and not (config.DISABLE_JIT and callable(func)):
         what = getattr(func, "__name__", repr(func))
         raise TypeError(
             f"@rhs needs a numba-compiled function, got the plain Python object {what!r}; "
@@ -76,7 +79,8 @@ def rhs(func):
             "with the form f(t, x, ud, params, dx) writing dx in place")
     a = types.float64[::1]
     try:
-        func.compile(types.void(types.float64, a, a, a, a))
+        if isinstance(func, CPUDispatcher):
+            func.compile(types.void(types.float64, a, a, a, a))
     except Exception as exc:
         raise TypeError(
             f"{func.__name__} does not compile as f(t: float64, x, ud, params, dx: float64[::1]) "
@@ -85,7 +89,7 @@ def rhs(func):
 
 
 def _function_digest(fn):
-    py = fn.py_func
+    py = python_function(fn)
     h = hashlib.sha256()
     try:
         with open(inspect.getsourcefile(py), "rb") as fh:
@@ -106,7 +110,7 @@ def _model_for(dynamics):
     if model is not None:
         return model
     digest = _function_digest(f)
-    tag = f"{''.join(c if c.isalnum() else '_' for c in f.py_func.__qualname__)}_{digest[:12]}"
+    tag = f"{''.join(c if c.isalnum() else '_' for c in python_function(f).__qualname__)}_{digest[:12]}"
     # module-level names: the kernels' disk cache pickles the record type by reference
     record = collections.namedtuple(f"RHSRecord_{tag}", ["C", "lo", "hi", "params", "ud"])
     record.__module__ = __name__
@@ -131,7 +135,7 @@ def _model_for(dynamics):
 
     model = type(f"RHSPlant_{tag}", (NumbaPlant,), {
         "Record": record, "dynamics": staticmethod(_dynamics), "output": staticmethod(_output),
-        "__module__": __name__, "__doc__": f"NumbaPlant running {f.py_func.__qualname__}"})
+        "__module__": __name__, "__doc__": f"NumbaPlant running {python_function(f).__qualname__}"})
     base = NumbaPlant.__dict__.get("_digest_cache") or ""
     type.__setattr__(model, "_digest_cache",
                      hashlib.sha256((digest + _own_digest() + base).encode()).hexdigest())

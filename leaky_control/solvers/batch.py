@@ -23,6 +23,7 @@ from numba import prange
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from .._dispatch import model_of
 from ..step_metrics import step_metrics
 from .kernels import _renamed
 
@@ -47,8 +48,8 @@ def columns(records):
 
 
 def record_at(proto, cols, i):
-    """Point ``i``'s record, of ``proto``'s class, from :func:`columns` (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """Point ``i``'s record, of ``proto``'s class, from :func:`columns`."""
+    return type(proto)(*(c[i] for c in cols))
 
 
 @overload(record_at)
@@ -64,8 +65,10 @@ def _record_at(proto, cols, i):
 
 def solve(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y, out_u,
           out_uraw, info):
-    """Placeholder: each specialisation of the sweep kernel binds it to the solver's body."""
-    raise NotImplementedError("bound by leaky_control.solvers.kernels.kernel")
+    """The solver's body for record ``s``; each specialisation of the sweep kernel binds this
+    name to it directly (this lookup is what runs without numba)."""
+    model_of(s)._nb_run(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y,
+                        out_u, out_uraw, info)
 
 
 def _sweep(S, P0, C0, PS, CS, n, SAMPLED, DTS, t_out, R, ridx, D, didx, X0, OPTS, LIM,

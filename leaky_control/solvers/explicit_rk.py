@@ -45,7 +45,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .._dispatch import registered_model
+from .._dispatch import model_of, registered_model
 from ..status import Status
 from .adaptive import AdaptiveSolver, accept_step, initial_step, step_window
 from .loop import (
@@ -129,17 +129,20 @@ class Tableau:
 
 
 def tableau_of(s):
-    """The method's constants ``(c, A, b, e, dense, mid, dmid, expo, hexp)`` (numba only)."""
-    raise NotImplementedError("called from numba kernels only")
+    """The method's constants ``(c, A, b, e, dense, mid, dmid, expo, hexp)``."""
+    return _constants(model_of(s).tableau)
+
+
+def _constants(tab):
+    mid, dmid = tab.weights_at(0.5)
+    return (tab.c, tab.A, tab.b, tab.e, tab.dense, mid, dmid,
+            1.0 / (tab.embedded_order + 1) - 0.75 * BETA, 1.0 / tab.order)
 
 
 @overload(tableau_of)
 def _tableau_of(s):
-    tab = registered_model(s).tableau
-    c, A, b, e, dense = tab.c, tab.A, tab.b, tab.e, tab.dense
-    mid, dmid = tab.weights_at(0.5)
-    expo = 1.0 / (tab.embedded_order + 1) - 0.75 * BETA
-    hexp = 1.0 / tab.order
+    # the constants as separate closure variables: numba freezes each array as a constant
+    c, A, b, e, dense, mid, dmid, expo, hexp = _constants(registered_model(s).tableau)
     return lambda s: (c, A, b, e, dense, mid, dmid, expo, hexp)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from .._dispatch import ctrl_derivative, ctrl_output, ctrl_sample, plant_dynamics, plant_output
+from .._jit import python_function
 
 #: states beyond this magnitude count as diverged
 DIVERGENCE_BOUND = 1e150
@@ -126,6 +127,6 @@ def loop_scratch(x0, out_y, out_u, r_sig, d_sig, rows):
 
 # the copied-in helpers as called functions, for the cold call sites (each copy of a helper
 # adds to a kernel's compile time)
-signals_at_call = njit(_nrt=False)(signals_at.py_func)
-loop_deriv_call = njit(_nrt=False)(loop_deriv.py_func)
-emit_call = njit(_nrt=False)(emit.py_func)
+signals_at_call = njit(_nrt=False)(python_function(signals_at))
+loop_deriv_call = njit(_nrt=False)(python_function(loop_deriv))
+emit_call = njit(_nrt=False)(python_function(emit))
