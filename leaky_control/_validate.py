@@ -75,6 +75,9 @@ def as_finite_array(name, value, *, ndim=None, shape=None, dtype=np.float64):
     -------
     numpy.ndarray
     """
+    if np.iscomplexobj(value):
+        # numpy would drop the imaginary part with only a warning
+        raise TypeError(f"{name} must be real, got complex values ({np.asarray(value).dtype})")
     try:
         arr = np.ascontiguousarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:

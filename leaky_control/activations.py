@@ -40,6 +40,9 @@ __all__ = [
 
 
 def _array(x, name="x"):
+    if np.iscomplexobj(x):
+        raise TypeError(f"{name} must be real, got complex values ({np.asarray(x).dtype}); "
+                        "the activations are defined on real numbers only")
     arr = np.asarray(x, dtype=np.float64)
     if np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN; activations are defined on real numbers only")
@@ -81,7 +84,8 @@ def leaky_relu(x, negative_slope=0.01):
     arr = _array(x)
     # not x + (a - 1) min(0, x): for a small slope that sum cancels and lost ~log10(1/a)
     # digits (a = 0.001: a finite-difference Jacobian off by 4e-7 relative)
-    return np.where(arr >= 0.0, arr, a * arr)
+    # a = 0 is relu: 0 for every negative input, -inf included (0 * -inf would be NaN)
+    return np.where(arr >= 0.0, arr, a * arr if a != 0.0 else 0.0)
 
 
 def leaky_relu_grad(x, negative_slope=0.01):
