@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 
-from numba import types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
@@ -213,8 +212,4 @@ def _ctrl_sample(c, t, X, n, y, r, uraw, u):
         return lambda c, t, X, n, y, r, uraw, u: out(c, t, X, n, y, r, uraw, u)
     return lambda c, t, X, n, y, r, uraw, u: fn(c, t, X, n, y, r, uraw, u)
 
-
-def is_record_type(t):
-    """True for a numba named-tuple type (what a model record compiles to)."""
-    return isinstance(t, types.BaseNamedTuple)
 
