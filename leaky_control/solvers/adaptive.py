@@ -29,7 +29,7 @@ from .loop import (
 )
 from .stops import STOP_REL, next_sample
 
-__all__ = ["AdaptiveSolver", "accept_step", "initial_step", "step_window"]
+__all__ = ["AdaptiveSolver", "accept_step", "initial_step", "start_run", "step_window"]
 
 #: smallest accepted ``rtol``: below about 100 ulps the error estimate is rounding noise
 RTOL_FLOOR = 100 * 2.220446049250313e-16
@@ -95,6 +95,26 @@ class AdaptiveSolver(Solver):
         (accepted plus rejected) and ``failure_time`` (NaN after a complete run)."""
         return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
                 "nsteps": int(info[3] + info[4]), "failure_time": float(info[1])}
+
+
+@njit(_nrt=False)
+def start_run(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, f0, r, d, y, uraw, u, out_x,
+              out_y, out_u, out_uraw):
+    """Record output 0 (a sampled controller samples first, so the held command is the one
+    computed at ``t_out[0]``) and write the field at the initial point into ``f0``. Returns
+    ``(nsample, next sample instant)``."""
+    t0 = t_out[0]
+    interp_signals(r_sig, 0, 0.0, r)
+    interp_signals(d_sig, 0, 0.0, d)
+    nsample = 0
+    nxt_sample = math.inf
+    if sampled:
+        loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
+        nsample = 1
+        nxt_sample = next_sample(t_out, t0, dts, nsample)
+    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
+    loop_deriv_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, f0)
+    return nsample, nxt_sample
 
 
 @njit(_nrt=False)

@@ -47,20 +47,17 @@ from numba.extending import overload
 
 from .._dispatch import model_of, registered_model
 from ..status import Status
-from .adaptive import AdaptiveSolver, accept_step, initial_step, step_window
+from .adaptive import AdaptiveSolver, accept_step, initial_step, start_run, step_window
 from .loop import (
     emit,
-    emit_call,
     fill_nan,
     interp_signals,
     loop_deriv,
-    loop_deriv_call,
-    loop_sample,
     loop_scratch,
     signals_at,
     signals_at_call,
 )
-from .stops import kink_stops, next_sample
+from .stops import kink_stops
 
 __all__ = ["ExplicitRK", "Tableau"]
 
@@ -167,17 +164,8 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
     k1 = K[0]
     kl = K[L]
 
-    # record index 0, sampling first so the held command is the one computed at t0
-    interp_signals(r_sig, 0, 0.0, r)
-    interp_signals(d_sig, 0, 0.0, d)
-    nsample = 0
-    nxt_sample = math.inf
-    if sampled:
-        loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
-        nsample = 1
-        nxt_sample = next_sample(t_out, t0, dts, nsample)
-    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
-    loop_deriv_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, k1)
+    nsample, nxt_sample = start_run(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, k1, r, d, y,
+                                    uraw, u, out_x, out_y, out_u, out_uraw)
     nfev += 1
 
     # starting step: Hairer's HINIT (one extra evaluation)

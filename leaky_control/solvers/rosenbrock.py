@@ -65,20 +65,18 @@ import numpy as np
 from numba import njit
 
 from ..status import Status
-from .adaptive import AdaptiveSolver, accept_step, initial_step, step_window
+from .adaptive import AdaptiveSolver, accept_step, initial_step, start_run, step_window
 from .loop import (
     all_finite,
     emit,
-    emit_call,
     fill_nan,
     interp_signals,
     loop_deriv,
     loop_deriv_call,
-    loop_sample,
     loop_scratch,
     signals_at,
 )
-from .stops import kink_stops, next_sample
+from .stops import kink_stops
 
 __all__ = ["Rosenbrock23"]
 
@@ -197,17 +195,8 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     naccept = 0
     nreject = 0
 
-    # record index 0, sampling first so the held command is the one computed at t0
-    interp_signals(r_sig, 0, 0.0, r)
-    interp_signals(d_sig, 0, 0.0, d)
-    nsample = 0
-    t_sample = math.inf
-    if sampled:
-        loop_sample(P, C, n, t0, X, r, d, y, uraw, u)
-        nsample = 1
-        t_sample = next_sample(t_out, t0, dts, nsample)
-    emit_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, 0)
-    loop_deriv_call(P, C, n, sampled, t0, X, r, d, y, uraw, u, F0)
+    nsample, t_sample = start_run(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, F0, r, d, y,
+                                  uraw, u, out_x, out_y, out_u, out_uraw)
     nfev += 1
     kout = 1  # next output index to record
     if not all_finite(F0, math.inf):
