@@ -12,7 +12,7 @@ from numba import njit
 
 from .._validate import check_finite_scalar, check_slope
 from ..activations import leaky_relu, leaky_relu_scalar
-from .base import Controller, check_limits
+from .base import ErrorFeedback, check_limits
 
 __all__ = ["AdaptivePReLU"]
 
@@ -54,7 +54,7 @@ def _adaptive_slope_rate(kp, gamma, sgn, e, a, u, uraw):
 
 
 @dataclass(frozen=True)
-class AdaptivePReLU(Controller):
+class AdaptivePReLU(ErrorFeedback):
     r"""Leaky PI whose slope ``a`` is learned online: the control twin of PReLU.
 
     ``u = sat(kp phi_a(e) + ki z)``, ``e = r - y``, with the integrator and anti-windup of
@@ -145,10 +145,6 @@ class AdaptivePReLU(Controller):
 
     has_derivative = False
 
-    @property
-    def has_integrator(self):
-        """Whether the controller carries an integral state (``ki != 0``)."""
-        return self.ki != 0.0
 
     @property
     def negative_slope(self):
@@ -206,13 +202,9 @@ class AdaptivePReLU(Controller):
         return np.where(outward | np.asarray(saturated, dtype=bool), 0.0, rate)
 
     Record = AdaptiveRecord
-    error_feedback = True
 
     def record(self, plant):
-        if plant.ninputs != 1 or plant.noutputs != 1:
-            raise ValueError(
-                f"AdaptivePReLU needs a single-input single-output plant, got {plant.ninputs} "
-                f"input(s) and {plant.noutputs} output(s)")
+        self.check_siso(plant)
         iz = 0 if self.has_integrator else -1
         ia = 1 if self.has_integrator else 0
         return AdaptiveRecord(float(self.kp), float(self.ki), float(self.gamma),
@@ -228,16 +220,6 @@ class AdaptivePReLU(Controller):
             aw = c.kaw / c.ki * (u[0] - uraw[0]) if c.ki != 0.0 else 0.0
             dX[n + c.iz] = e + aw
         dX[n + c.ia] = _adaptive_slope_rate(c.kp, c.gamma, c.s, e, X[n + c.ia], u[0], uraw[0])
-
-    def linear_gain(self, plant, Cx=None):
-        """``kp C``: the loop gain at slope 1."""
-        if Cx is None:
-            Cx = getattr(plant, "C", np.eye(1, plant.nstates))
-        return self.kp * np.asarray(Cx, dtype=float)
-
-    def slow_rates(self):
-        """Rates of the controller's slow modes: the integral action ``|ki / kp|``."""
-        return [abs(self.ki / self.kp)] if self.has_integrator and self.kp != 0 else []
 
     def to_nlsys(self, name=None):
         """The controller as a continuous :class:`control.NonlinearIOSystem`.

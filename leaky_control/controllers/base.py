@@ -31,7 +31,7 @@ from .._dispatch import register
 from .._jit import model_function
 from .._validate import check_finite_scalar
 
-__all__ = ["Controller", "check_dt", "check_limits"]
+__all__ = ["Controller", "ErrorFeedback", "check_dt", "check_limits"]
 
 
 @functools.cache
@@ -146,6 +146,37 @@ class Controller(abc.ABC):
         new.__dict__.update(changes)
         new.__post_init__()
         return new
+
+
+class ErrorFeedback(Controller):
+    """Base of the controllers that act on the error ``e = r - y`` of one measured output with
+    a proportional gain ``kp`` and an integral gain ``ki`` (the PID family, AdaptivePReLU)."""
+
+    error_feedback = True
+
+    @property
+    def has_integrator(self):
+        """Whether the controller carries an integral state (``ki != 0``)."""
+        return self.ki != 0.0
+
+    def check_siso(self, plant):
+        """Refuse a plant that is not single-input single-output, by name."""
+        if plant.ninputs != 1 or plant.noutputs != 1:
+            raise ValueError(
+                f"{type(self).__name__} needs a single-input single-output plant, got "
+                f"{plant.ninputs} input(s) and {plant.noutputs} output(s); use "
+                "LeakyStateFeedback for multi-input plants")
+
+    def linear_gain(self, plant, Cx=None):
+        """``kp C``: the loop gain at slope 1 (``Cx``, the plant's output Jacobian, defaults
+        to its ``C`` or the first state)."""
+        if Cx is None:
+            Cx = getattr(plant, "C", np.eye(1, plant.nstates))
+        return self.kp * np.asarray(Cx, dtype=float)
+
+    def slow_rates(self):
+        """Rates of the controller's slow modes: the integral action ``|ki / kp|``."""
+        return [abs(self.ki / self.kp)] if self.has_integrator and self.kp != 0 else []
 
 
 def static_feedback_nlsys(law, n, m, controller, name=None):

@@ -32,7 +32,7 @@ from numba import njit
 
 from .._validate import check_finite_scalar, check_slope
 from ..activations import leaky_relu, leaky_relu_scalar
-from .base import Controller, check_dt, check_limits
+from .base import ErrorFeedback, check_dt, check_limits
 
 __all__ = ["LeakyP", "LeakyPD", "LeakyPI", "LeakyPID"]
 
@@ -99,7 +99,7 @@ def _pid_sample(c, t, X, n, y, r, uraw, u):
 
 
 @dataclass(frozen=True)
-class LeakyPID(Controller):
+class LeakyPID(ErrorFeedback):
     """Leaky-ReLU-shaped PID controller (see the module docstring for the law).
 
     Parameters
@@ -150,10 +150,6 @@ class LeakyPID(Controller):
             raise ValueError("tau_d (derivative filter time constant > 0) is required when kp = 0 and kd != 0")
         check_dt(self.dt)
 
-    @property
-    def has_integrator(self):
-        """Whether the controller carries an integral state (``ki != 0``)."""
-        return self.ki != 0.0
 
     @property
     def has_derivative(self):
@@ -213,14 +209,9 @@ class LeakyPID(Controller):
         return self.kp * leaky_relu(e, a) + self.ki * z + self.kd * ed
 
     Record = PIDRecord
-    error_feedback = True
 
     def record(self, plant):
-        if plant.ninputs != 1 or plant.noutputs != 1:
-            raise ValueError(
-                f"{type(self).__name__} needs a single-input single-output plant, got "
-                f"{plant.ninputs} input(s) and {plant.noutputs} output(s); use LeakyStateFeedback "
-                "for multi-input plants")
+        self.check_siso(plant)
         iz = 0 if self.has_integrator else -1
         ifl = (1 if self.has_integrator else 0) if self.has_derivative else -1
         return PIDRecord(float(self.kp), float(self.ki), float(self.kd),
@@ -232,12 +223,6 @@ class LeakyPID(Controller):
     derivative = _pid_derivative
     sample = _pid_sample
 
-    def linear_gain(self, plant, Cx=None):
-        """``kp C``: the loop gain at slope 1 (``Cx``, the plant's output Jacobian, defaults
-        to its ``C`` or the first state)."""
-        if Cx is None:
-            Cx = getattr(plant, "C", np.eye(1, plant.nstates))
-        return self.kp * np.asarray(Cx, dtype=float)
 
     def fast_rates(self, Ju, Cx):
         if not self.has_derivative:
@@ -245,9 +230,6 @@ class LeakyPID(Controller):
         tau = self.effective_tau_d
         return [1.0 / tau, abs(self.kd) * float(np.max(np.abs(Ju @ Cx))) / tau]
 
-    def slow_rates(self):
-        """Rates of the controller's slow modes: the integral action ``|ki / kp|``."""
-        return [abs(self.ki / self.kp)] if self.has_integrator and self.kp != 0 else []
 
     def to_nlsys(self, name=None):
         """The controller as a :class:`control.NonlinearIOSystem`.
