@@ -20,7 +20,7 @@ import inspect
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-__all__ = ["model_digest", "model_of", "register", "registered_model"]
+__all__ = ["define_model", "model_digest", "model_of", "register", "registered_model"]
 
 #: record class -> model class
 _REGISTRY = {}
@@ -47,6 +47,39 @@ def register(model_cls, record_cls):
         raise TypeError(f"record {record_cls.__qualname__} already belongs to "
                         f"{owner.__qualname__}; give {model_cls.__qualname__} a Record of its own")
     _REGISTRY[record_cls] = model_cls
+
+
+def define_model(cls, kind, required, optional=()):
+    """Compile and register the numba functions a model class defines itself.
+
+    Called by ``__init_subclass__`` of plants and controllers. A class that defines none of
+    its kind's functions re-parametrises its base and is left alone; one that defines any
+    must define its own ``Record`` and the ``required`` function (the kernels find a model's
+    functions by its record: functions without a record of their own would silently run the
+    base's). Sets ``cls._nb_<name>`` for every function name (None for an absent optional one).
+
+    Parameters
+    ----------
+    cls : type
+    kind : str
+        "plant" or "controller", for the error message.
+    required : str
+    optional : tuple of str
+    """
+    from ._jit import model_function
+
+    own = cls.__dict__
+    defined = [k for k in (required, *optional) if k in own]
+    if not defined:
+        return
+    if "Record" not in own or required not in own:
+        missing = "Record" if "Record" not in own else required
+        raise TypeError(
+            f"{cls.__qualname__} defines {' and '.join(defined)} but no {missing} of its own; "
+            f"a {kind} with numba functions defines its Record and its {required}")
+    for name in (required, *optional):
+        setattr(cls, f"_nb_{name}", model_function(own[name]) if name in own else None)
+    register(cls, own["Record"])
 
 
 def model_of(record):

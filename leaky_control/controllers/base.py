@@ -27,8 +27,7 @@ import math
 
 import numpy as np
 
-from .._dispatch import register
-from .._jit import model_function
+from .._dispatch import define_model
 from .._validate import check_finite_scalar
 
 __all__ = ["Controller", "ErrorFeedback", "check_dt", "check_limits"]
@@ -73,21 +72,8 @@ class Controller(abc.ABC):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__
-        defined = [k for k in ("output", "derivative", "sample") if k in own]
-        if not defined:
-            return  # an abstract base or a re-parametrisation (LeakyPI of LeakyPID)
-        if "Record" not in own or "output" not in own:
-            # the kernels find a model's functions by its record: functions without a record
-            # of their own would silently run the base's
-            raise TypeError(
-                f"{cls.__qualname__} defines {' and '.join(defined)} but no "
-                f"{'Record' if 'Record' not in own else 'output'} of its own; a controller "
-                "with numba functions defines its Record and its output law")
-        cls._nb_output = model_function(own["output"])
-        cls._nb_derivative = model_function(own["derivative"]) if "derivative" in own else None
-        cls._nb_sample = model_function(own["sample"]) if "sample" in own else None
-        register(cls, cls.Record)
+        # an abstract base or a re-parametrisation (LeakyPI of LeakyPID) defines nothing
+        define_model(cls, "controller", "output", ("derivative", "sample"))
 
     @abc.abstractmethod
     def record(self, plant):

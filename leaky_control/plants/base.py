@@ -26,8 +26,8 @@ import functools
 
 import numpy as np
 
-from .._dispatch import register
-from .._jit import model_function, python_function
+from .._dispatch import define_model
+from .._jit import python_function
 
 __all__ = ["Plant", "input_limits_arrays"]
 
@@ -60,21 +60,8 @@ class Plant(abc.ABC):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__
-        defined = [k for k in ("dynamics", "output") if k in own]
-        if not defined:
-            return  # a subclass that only re-parametrises its base (MassSpringDamper)
-        if "Record" not in own or "dynamics" not in own:
-            # the kernels find a model's functions by its record: functions without a record
-            # of their own would silently run the base's
-            raise TypeError(
-                f"{cls.__qualname__} defines {' and '.join(defined)} but no "
-                f"{'Record' if 'Record' not in own else 'dynamics'} of its own; a plant with "
-                "numba functions defines its Record and its dynamics (output is optional)")
-        cls._nb_dynamics = model_function(own["dynamics"])
-        out = own.get("output")
-        cls._nb_output = None if out is None else model_function(out)
-        register(cls, cls.Record)
+        # a subclass that only re-parametrises its base (MassSpringDamper) defines nothing
+        define_model(cls, "plant", "dynamics", ("output",))
 
     @abc.abstractmethod
     def record(self):
