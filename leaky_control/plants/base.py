@@ -71,7 +71,7 @@ class Plant(abc.ABC):
 
     @property
     def state_labels(self):
-        return _labels("x", self.nstates) if self.nstates > 1 else ["x[0]"]
+        return [f"x[{i}]" for i in range(self.nstates)]
 
     @property
     def input_labels(self):
