@@ -72,7 +72,7 @@ def main():
                               initial_state=[20.0], solver=solver)
     resp = run()
     rows.append(("lc.simulate Dopri5 rtol 1e-6", median_time(run, 200),
-                 rel(resp.outputs[0][-1]), resp.stats))
+                 rel(resp.y[0][-1]), resp.stats))
 
     krun, outs = kernel_alone(solver)
     rows.append(("Dopri5 kernel alone", median_time(krun, 500), rel(outs[0][-1, 0]), None))

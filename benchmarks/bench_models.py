@@ -129,7 +129,7 @@ def bench_rk4_vs_c(args, tmp):
                            initial_state=[20.0], solver=solver)
 
     resp = sim()
-    v_py = float(resp.outputs[0][-1])
+    v_py = float(resp.y[0][-1])
     stats = getattr(resp, "stats", None) or {}
     built = build_c(tmp)
     if built is None:
@@ -184,7 +184,7 @@ def bench_dopri5_vs_lsoda(args):
                            initial_state=[20.0], solver=solver)
 
     resp = sim()
-    v_py = float(resp.outputs[0][-1])
+    v_py = float(resp.y[0][-1])
     stats = getattr(resp, "stats", None) or {}
     try:
         import numbalsoda  # noqa: F401
@@ -198,7 +198,7 @@ def bench_dopri5_vs_lsoda(args):
     lrun = lsoda_runner(plant, ctrl, t, rtol=1e-6, atol=1e-9)
     usol, ok = lrun()
     v_l = float(usol[-1, 0])
-    maxdiff = float(np.max(np.abs(usol[:, 0] - np.asarray(resp.outputs[0]))))
+    maxdiff = float(np.max(np.abs(usol[:, 0] - np.asarray(resp.y[0]))))
     tight, _ = lsoda_runner(plant, ctrl, t, rtol=1e-12, atol=1e-14)()
     v_ref = float(tight[-1, 0])
     reps = 20 if args.quick else 100
@@ -269,7 +269,7 @@ CHILD = textwrap.dedent("""
         resp = simulate(plant, ctrl, t, reference=25.0, disturbance=theta, initial_state=[20.0])
         t1 = time.perf_counter()
         print(json.dumps({{"first": t1 - t0, "with_numpy": t1 - t00,
-                           "v30": float(resp.outputs[0][-1])}}))
+                           "v30": float(resp.y[0][-1])}}))
         sys.exit(0)
     t1 = time.perf_counter()
     kw = dict(reference=25.0, disturbance=theta, initial_state=[20.0])

@@ -39,7 +39,7 @@ def bench_simulate(reps=100):
     run = lambda: lc.simulate(plant, ctrl, t, reference=25.0, disturbance=theta,  # noqa: E731
                               initial_state=[20.0], solver=lc.RK4(max_step=0.01))
     resp = run()
-    return median_time(run, reps), float(resp.outputs[0][-1])
+    return median_time(run, reps), float(resp.y[0][-1])
 
 
 def bench_python_control(reps=3):
@@ -50,7 +50,7 @@ def bench_python_control(reps=3):
     U = np.vstack([np.full_like(t, 25.0), theta])
     run = lambda: ct.input_output_response(sys_, t, U, [20.0, 0.0])  # noqa: E731
     resp = run()
-    return median_time(run, reps), float(resp.outputs[0][-1])
+    return median_time(run, reps), float(resp.y[0][-1])
 
 
 def bench_c(reps=200):

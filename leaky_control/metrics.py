@@ -137,8 +137,14 @@ def _step_data(data, timepts, output):
                              f"{outs.shape[0]}), got {output!r}")
         y = np.ascontiguousarray(outs[output])
 
+        # a leaky_control run keeps its inner-loop signals apart from the outputs
+        inner = getattr(data, "loop", None)
+        inner_labels = list(inner.output_labels) if inner is not None else []
+
         def signal(name):
-            return np.ascontiguousarray(outs[labels.index(name)]) if name in labels else None
+            if name in inner_labels:
+                return np.ascontiguousarray(inner.y[inner_labels.index(name)])
+            return None
 
         e, u = signal("e"), signal("u")
     else:

@@ -61,12 +61,11 @@ def response_grid_plot(columns, reference=None, *, title=None, u_label="u", y_la
         for k, (label, resp) in enumerate(responses):
             color = f"C{k}"
             t = resp.time
-            ay.plot(t, resp.outputs[0], color=color, label=label)
-            labels = list(resp.output_labels)
-            u = resp.outputs[labels.index("u")]
+            ay.plot(t, resp.y[0], color=color, label=label)
+            u = resp.signal("u")
             au.plot(t, u, color=color, label=label)
-            if "e" in labels:
-                for a, b in coasting_spans(t, resp.outputs[labels.index("e")], u):
+            if "e" in resp.loop.output_labels:
+                for a, b in coasting_spans(t, resp.signal("e"), u):
                     ay.axvspan(a, b, color=color, alpha=0.08, lw=0)
         if reference is not None:
             ay.plot(responses[0][1].time, reference, "k--", lw=1, label="reference")

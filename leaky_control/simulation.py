@@ -20,6 +20,7 @@ from ._dispatch import model_of
 from ._validate import as_finite_array, check_finite_scalar
 from .controllers.base import Controller
 from .plants import as_plant
+from .response import loop_response
 from .solvers import RK4
 from .solvers.base import Solver
 from .solvers.kernels import kernel
@@ -190,12 +191,16 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
 
     Returns
     -------
-    control.TimeResponseData
-        Outputs: the plant outputs, then ``u`` (the input reaching the plant, after the
-        controller's and the plant's saturation), ``u_raw`` (the command before saturation) and
-        ``e`` (``r - y`` for output feedback). States: plant then controller. Inputs: ``r`` and
-        the disturbances. ``success`` is False, with a ``message`` naming the time, when the run
-        went non-finite; later samples are NaN. ``resp.stats`` holds ``nsteps`` and ``nfev``.
+    LoopResponse
+        A :class:`control.TimeResponseData` of the loop: outputs the plant outputs
+        (one-dimensional for a single output, as python-control's SISO responses, so
+        ``control.step_info(resp.outputs, resp.time)`` works), states plant then controller,
+        inputs ``r`` and the disturbances. The inner signals are in ``resp.loop`` (outputs
+        ``u``, the input reaching the plant after the controller's and the plant's saturation,
+        ``u_raw``, the command before saturation, and ``e = r - y`` for error feedback);
+        ``resp.signal(name)`` reads any of them. ``success`` is False, with a ``message``
+        naming the time, when the run went non-finite; later samples are NaN.
+        ``resp.stats`` holds ``nsteps`` and ``nfev``.
     """
     run = prepare(plant, controller, timepts, reference, disturbance, initial_state, params,
                   solver, controller_state)
@@ -332,24 +337,16 @@ def _response(run, out_x, out_y, out_u, out_uraw, info):
     u_applied = np.minimum(np.maximum(out_u, lo), hi)
     success = info[0] == 0
     message = status_message(int(info[0]), info[1], solver, t[-1])
-    sig = [out_y.T, u_applied.T, out_uraw.T]
-    ylab = list(plant.output_labels)
-    ulab = ["u"] if m == 1 else [f"u[{i}]" for i in range(m)]
-    rlab = ["u_raw"] if m == 1 else [f"u_raw[{i}]" for i in range(m)]
-    labels = ylab + ulab + rlab
-    if has_error_output(plant, controller):
-        sig.append((r[0] - out_y[:, 0])[None, :])
-        labels.append("e")
-    outputs = np.vstack(sig)
-    resp = ct.TimeResponseData(
-        t, outputs, states=out_x.T, inputs=np.vstack([r, d[:q]]) if q else r,
-        output_labels=labels,
+    e = (r[0] - out_y[:, 0])[None, :] if has_error_output(plant, controller) else None
+    resp = loop_response(
+        t, out_y.T, out_x.T, r, d[:q] if q else None, u_applied.T, out_uraw.T, e,
+        output_labels=plant.output_labels,
         state_labels=list(plant.state_labels) + list(controller.state_labels),
         input_labels=["r"] + list(plant.disturbance_labels[:q]),
+        u_labels=["u"] if m == 1 else [f"u[{i}]" for i in range(m)],
+        raw_labels=["u_raw"] if m == 1 else [f"u_raw[{i}]" for i in range(m)],
         sysname=f"{getattr(plant, 'name', None) or 'plant'} + {controller.name}",
-        params={**controller.params, **{k: v for k, v in plant.params.items()}},
-        success=bool(success), message=message, plot_inputs=False,
-    )
+        params={**controller.params, **plant.params}, success=bool(success), message=message)
     resp.stats = solver.stats(info, run.max_step)
     resp.controller = controller
     resp.plant = plant

@@ -62,9 +62,9 @@ def test_agrees_with_input_output_response(case):
     sys = lc.closed_loop_nlsys(plant, ctrl)
     ref = ct.input_output_response(sys, t, np.vstack([r, d]), np.concatenate([x0, xc0]),
                                    solve_ivp_method="RK45", solve_ivp_kwargs=TIGHT)
-    assert_close(ours.outputs[0], ref.outputs[0], f"{case} output")
+    assert_close(ours.outputs, ref.outputs[0], f"{case} output")
     lo, hi = (v[0] for v in plant.actuator_limits())
-    assert_close(ours.outputs[1], np.clip(ref.outputs[1], lo, hi), f"{case} input")
+    assert_close(ours.signal("u"), np.clip(ref.outputs[1], lo, hi), f"{case} input")
     assert_close(ours.states[-1], ref.states[-1], f"{case} slope a")
     a = ours.states[-1]
     # the slope moves but stays inside (0, 1): an adaptive solver meeting the projection's
@@ -98,7 +98,7 @@ def test_projection_keeps_a_in_unit_interval(sign, a0):
     h = 1e-3
     resp = lc.simulate(plant, ctrl, t, reference=r, solver=lc.RK4(max_step=h))
     a = resp.states[-1]
-    e = resp.outputs[-1]
+    e = resp.signal("e")
     unprojected = a0 + 200.0 * sign * 3.0 * np.sum(np.minimum(0.0, e) ** 2) * (t[1] - t[0])
     assert not 0.0 <= unprojected <= 1.0
     # RK4 stages can carry the state past a bound by at most one step's increment
@@ -109,7 +109,7 @@ def test_projection_keeps_a_in_unit_interval(sign, a0):
     # the input never uses a slope outside [0, 1]: u = kp phi_a(e) + ki z with clip(a)
     z = resp.states[1]
     u_law = 3.0 * np.where(e >= 0, e, np.clip(a, 0, 1) * e) + 1.0 * z
-    np.testing.assert_allclose(resp.outputs[1], u_law, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(resp.signal("u"), u_law, rtol=1e-12, atol=1e-12)
 
 
 def test_cruise_slope_rises_during_overshoot_and_cuts_it():
@@ -125,7 +125,7 @@ def test_cruise_slope_rises_during_overshoot_and_cuts_it():
     relu = lc.simulate(plant, lc.LeakyPI(kp=KP, ki=KI, negative_slope=0.0, u_min=-1.0, u_max=1.0),
                        t, reference=VREF, disturbance=road_slope(t), initial_state=[V0],
                        controller_state=[z0])
-    a, e, u, uraw = resp.states[-1], resp.outputs[-1], resp.outputs[1], resp.outputs[2]
+    a, e, u, uraw = resp.signal("a"), resp.signal("e"), resp.signal("u"), resp.signal("u_raw")
     da = np.diff(a)
     over = (e[:-1] < 0) & (e[1:] < 0)
     under = (e[:-1] > 0) & (e[1:] > 0)

@@ -31,7 +31,7 @@ def test_simulated_pairs_contract_at_the_certified_rate():
     resp = [lc.simulate(plant, ctrl, t, reference=r, initial_state=x0, solver=lc.RK4(max_step=1e-3))
             for x0 in ([2.0, -1.0, 0.5], [-1.0, 0.5, -2.0])]
     for rs in resp:
-        e = rs.outputs[list(rs.output_labels).index("e")]
+        e = rs.signal("e")
         assert (e > 0).any() and (e < 0).any(), "the run must cross the kink"
     d = resp[0].states - resp[1].states
     dist = _distance(cert.metric, d)

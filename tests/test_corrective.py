@@ -43,7 +43,7 @@ def test_control_availability_matches_coasting_fraction_on_a_relu_p_loop():
     t = np.linspace(0, 20, 2001)
     resp = lc.simulate(lc.CruiseControl(brake=True), lc.LeakyP(kp=0.2, negative_slope=0.0,
                        u_min=-1, u_max=1), t, reference=20.0, initial_state=[26.0])
-    e, u = resp.outputs[3], resp.outputs[1]
+    e, u = resp.signal("e"), resp.signal("u")
     av = control_availability(resp, e_tol=0.0)
     assert av.lost == pytest.approx(lc.coasting_fraction(t, e, u), abs=1e-15)
     assert av.lost > 0.5
@@ -90,7 +90,7 @@ def test_training_availability_on_a_real_run():
     (lambda r: control_availability(r, u_tol=float("nan")), ValueError, "u_tol must be finite"),
     (lambda r: control_availability(ct.TimeResponseData(
         np.arange(3.0), np.zeros((2, 3)), inputs=np.zeros(3), output_labels=["y", "u"])),
-     ValueError, "outputs 'e' and 'u'"),
+     ValueError, "signals 'e' and 'u'"),
     (lambda r: training_availability(object()), TypeError, "TrainHistory"),
     (lambda r: training_availability(history([0, 1], [0.1, np.nan])), ValueError, r"\[0, 1\]"),
 ])

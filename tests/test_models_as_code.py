@@ -101,8 +101,9 @@ def test_user_plant_and_controller_run_through_simulate_against_solve_ivp():
     assert resp.success
     ref = _tank_oracle(plant, ctrl, t, 1.5, 0.5)
     # both at tight tolerances; the clip kinks of u limit the agreement to ~1e-7
-    np.testing.assert_allclose(resp.outputs[0], ref, atol=1e-6)
-    assert list(resp.output_labels) == ["y", "u", "u_raw", "e"]
+    np.testing.assert_allclose(resp.outputs, ref, atol=1e-6)
+    assert list(resp.output_labels) == ["y"]
+    assert list(resp.loop.output_labels) == ["u", "u_raw", "e"]
 
 
 def test_user_models_in_a_sweep_equal_simulate_bit_for_bit():
@@ -154,14 +155,14 @@ def test_input_free_plant_open_loop_full_state_output_matches_the_analytic_solut
     assert resp.success
     np.testing.assert_allclose(resp.outputs[0], np.cos(2 * t), atol=1e-8)
     np.testing.assert_allclose(resp.outputs[1], -2 * np.sin(2 * t), atol=1e-8)
-    np.testing.assert_array_equal(resp.outputs[:2], resp.states)
+    np.testing.assert_array_equal(resp.outputs, resp.states)
 
 
 def test_open_loop_input_is_the_reference_signal():
     plant = lc.FirstOrderLag(gain=2.0, tau=0.5)
     t = np.linspace(0.0, 3.0, 61)
     resp = lc.simulate(plant, None, t, reference=1.0, solver=lc.Dopri5(rtol=1e-10, atol=1e-12))
-    np.testing.assert_allclose(resp.outputs[0], 2.0 * (1 - np.exp(-t / 0.5)), atol=1e-8)
+    np.testing.assert_allclose(resp.outputs, 2.0 * (1 - np.exp(-t / 0.5)), atol=1e-8)
 
 
 def test_a_record_of_no_model_is_a_clear_error():
@@ -239,7 +240,7 @@ args = (Quadrotor(), lc.LeakyP(kp=1.0, negative_slope=1.0), np.linspace(0.0, 50.
 resp = lc.simulate(*args, reference=1.0, solver=lc.Euler(max_step=0.01))
 st = kernel_of(prepare(*args, solver=lc.Euler(max_step=0.01))).stats
 print("HITS", sum(st.cache_hits.values()), "MISSES", sum(st.cache_misses.values()),
-      "FINAL", resp.outputs[0][-1])
+      "FINAL", resp.outputs[-1])
 '''
 
 

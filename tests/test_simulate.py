@@ -60,9 +60,8 @@ def test_agrees_with_input_output_response(case, loop_scenario):
     ours = lc.simulate(p, ctrl, t, reference=r, disturbance=d, initial_state=x0, solver=FINE)
     assert ours.success, ours.message
     ref = reference_run(p, ctrl, t, r, d, x0)
-    assert_close(ours.outputs[0], ref.outputs[0], f"{case} output")
-    iu = list(ours.output_labels).index("u")
-    assert_close(ours.outputs[iu], np.clip(ref.outputs[1], *[v[0] for v in p.actuator_limits()]),
+    assert_close(ours.y[0], ref.outputs[0], f"{case} output")
+    assert_close(ours.signal("u"), np.clip(ref.outputs[1], *[v[0] for v in p.actuator_limits()]),
                  f"{case} input")
 
 
@@ -78,8 +77,8 @@ def test_state_feedback_multi_input_agrees_with_input_output_response():
     x0 = np.array([0.5, 0.0, -0.3])
     ours = lc.simulate(plant, ctrl, t, reference=r, initial_state=x0, solver=FINE)
     ref = reference_run(plant, ctrl, t, r, np.zeros((2, t.size)), x0)
-    assert_close(ours.outputs[0], ref.outputs[0], "state feedback output")
-    assert_close(ours.outputs[1:3], ref.outputs[1:3], "state feedback inputs")
+    assert_close(ours.y[0], ref.outputs[0], "state feedback output")
+    assert_close(ours.loop.y[:2], ref.outputs[1:3], "state feedback inputs")
 
 
 def test_linear_loop_agrees_with_forced_response():
@@ -91,7 +90,7 @@ def test_linear_loop_agrees_with_forced_response():
     cl = ct.ss(plant.A - kp * plant.B @ plant.C, kp * plant.B, plant.C, 0)
     ref = ct.forced_response(cl, t, r)
     ours = lc.simulate(plant, lc.LeakyP(kp=kp, negative_slope=1.0), t, reference=r, solver=FINE)
-    assert_close(ours.outputs[0], ref.outputs, "linear loop")
+    assert_close(ours.outputs, ref.outputs, "linear loop")
 
 
 def test_rk4_and_euler_orders_against_matrix_exponential():
@@ -137,8 +136,8 @@ def test_sampled_controller_against_piecewise_solve_ivp():
         sol = scipy.integrate.solve_ivp(lambda tt, xx: psys._rhs(tt, xx, np.array([u, 0.0])),
                                         (k * 0.1, (k + 1) * 0.1), x, rtol=1e-11, atol=1e-13)
         x = sol.y[:, -1]
-    assert_close(ours.outputs[0][:50], ys, "sampled output")
-    assert_close(ours.outputs[1][:50], us, "sampled input")
+    assert_close(ours.outputs[:50], ys, "sampled output")
+    assert_close(ours.signal("u")[:50], us, "sampled input")
 
 
 def test_cruise_control_reproduces_the_textbook_vehicle():
@@ -160,7 +159,7 @@ def test_cruise_control_reproduces_the_textbook_vehicle():
     ours = lc.simulate(plant, ctrl, t, disturbance=0.03, initial_state=[25.0], solver=FINE)
     ref = scipy.integrate.solve_ivp(lambda tt, x: [accel(x[0], 0.0, 0.03)], (0, 10), [25.0],
                                     t_eval=t, rtol=1e-11, atol=1e-12)
-    assert_close(ours.outputs[0], ref.y[0], "coasting vehicle")
+    assert_close(ours.outputs, ref.y[0], "coasting vehicle")
 
 
 def test_brake_lets_the_leak_brake_and_relu_coast():
@@ -171,10 +170,10 @@ def test_brake_lets_the_leak_brake_and_relu_coast():
         ctrl = lc.LeakyP(kp=0.2, negative_slope=a, u_min=-1, u_max=1)
         resp = lc.simulate(plant, ctrl, t, reference=20.0, initial_state=[26.0])
         res[a] = resp
-    u0 = res[0.0].outputs[1]
+    u0 = res[0.0].signal("u")
     # ReLU P applies exactly zero input while the car is too fast; the leak brakes
-    assert np.all(u0[res[0.0].outputs[0] > 20.0] == 0.0)
-    assert res[0.5].outputs[1][0] == pytest.approx(0.2 * 0.5 * (20.0 - 26.0))
+    assert np.all(u0[res[0.0].outputs > 20.0] == 0.0)
+    assert res[0.5].signal("u")[0] == pytest.approx(0.2 * 0.5 * (20.0 - 26.0))
     assert lc.step_info(res[0.0], final_output=20.0, initial_output=26.0)["CoastingFraction"] > 0.5
     assert lc.step_info(res[0.5], final_output=20.0, initial_output=26.0)["CoastingFraction"] == 0.0
 
@@ -184,7 +183,7 @@ def test_step_info_equals_python_control_on_settled_responses():
     for a in (0.0, 0.3, 1.0):
         resp = lc.step_response(plant, lc.LeakyPI(kp=3.0, ki=1.0, negative_slope=a), 60.0)
         ours = lc.step_info(resp)
-        ref = ct.step_info(resp.outputs[0], resp.time)
+        ref = ct.step_info(resp.outputs, resp.time)  # unchanged, as for its own data
         assert ours["Settled"]
         for k, v in ref.items():
             assert ours[k] == pytest.approx(v, rel=1e-12, abs=1e-12), k
@@ -196,7 +195,7 @@ def test_step_info_says_unsettled_instead_of_guessing():
     assert info["Settled"] is False
     assert math.isnan(info["SettlingTime"]) and math.isnan(info["SteadyStateValue"])
     # python-control reports a settling time from the last sample here
-    assert not math.isnan(ct.step_info(resp.outputs[0], resp.time)["SettlingTime"])
+    assert not math.isnan(ct.step_info(resp.outputs, resp.time)["SettlingTime"])
 
 
 def test_divergent_run_reports_failure_time():
@@ -208,7 +207,7 @@ def test_divergent_run_reports_failure_time():
     assert 0 < ft < 200
     # growth rate 6/s from ~1: |x| passes 1e150 near t = ln(1e150)/6 = 57.6 s
     assert ft == pytest.approx(math.log(1e150) / 6.0, rel=0.02)
-    assert np.isnan(resp.outputs[0][-1])
+    assert np.isnan(resp.outputs[-1])
 
 
 def test_user_numba_plant_matches_its_nlsys(duffing_plant):
@@ -217,7 +216,7 @@ def test_user_numba_plant_matches_its_nlsys(duffing_plant):
     t = np.linspace(0, 4, 201)
     ours = lc.simulate(plant, ctrl, t, reference=1.0, disturbance=0.1, solver=FINE)
     ref = reference_run(plant, ctrl, t, 1.0, 0.1, np.zeros(2))
-    assert_close(ours.outputs[0], ref.outputs[0], "user plant")
+    assert_close(ours.outputs, ref.outputs[0], "user plant")
 
 
 def test_rhs_rejects_plain_python_function():
@@ -232,10 +231,13 @@ def test_params_override_and_result_shape():
     plant = lc.FirstOrderLag()
     resp = lc.simulate(plant, lc.LeakyP(kp=1.0), 2.0, reference=1.0, params={"negative_slope": 0.0, "tau": 2.0})
     assert resp.params["negative_slope"] == 0.0 and resp.params["tau"] == 2.0
-    assert list(resp.output_labels) == ["y", "u", "u_raw", "e"]
-    assert resp.outputs.shape == (4, 1001) and resp.time.shape == (1001,)
+    assert list(resp.output_labels) == ["y"] and list(resp.loop.output_labels) == ["u", "u_raw", "e"]
+    # a single-output loop reads like python-control's SISO data: outputs (T,), y (1, T)
+    assert resp.outputs.shape == (1001,) and resp.y.shape == (1, 1001)
+    assert resp.time.shape == (1001,) and resp.loop.y.shape == (3, 1001)
     df = resp.to_pandas()
-    assert {"y", "u", "e"} <= set(df.columns)
+    assert {"time", "r", "y", "u", "u_raw", "e", "x[0]"} <= set(df.columns)
+    np.testing.assert_array_equal(df["e"], resp.signal("r") - resp.outputs)
 
 
 @pytest.mark.parametrize(
@@ -273,8 +275,7 @@ def test_loop_metrics_equal_trapezoid_integrals_on_a_nonuniform_grid():
     resp = lc.simulate(lc.FirstOrderLag(tau=1.0), lc.LeakyPI(kp=4.0, ki=2.0, negative_slope=0.2,
                                                             u_min=0.0, u_max=3.0), t,
                        reference=1.0, initial_state=[1.5])
-    e = resp.outputs[list(resp.output_labels).index("e")]
-    u = resp.outputs[list(resp.output_labels).index("u")]
+    e, u = resp.signal("e"), resp.signal("u")
     info = lc.step_info(resp, final_output=1.0)
     rel = 1e-12  # the two sum the same terms in different orders
     assert info["IAE"] == pytest.approx(trapezoid(np.abs(e), t), rel=rel)

@@ -53,7 +53,7 @@ def test_a_stiff_loop_is_refused_with_the_stiff_solver_named_and_that_solver_run
     resp = lc.simulate(plant, ctrl, 100.0, reference=1.0, solver=lc.Rosenbrock23())
     assert resp.success and resp.stats["nsteps"] < 10_000
     # the loop settles where kp (r - y) = y: y = 0.5 (the sensor's static gain is 1)
-    assert resp.outputs[0][-1] == pytest.approx(0.5, rel=1e-5)
+    assert resp.outputs[-1] == pytest.approx(0.5, rel=1e-5)
 
 
 def test_budget_and_sweeps_a_point_over_budget_is_reported_not_run():

@@ -68,3 +68,47 @@ def test_bad_output_choice_is_refused_clearly():
         lc.step_info(resp, output=3)
     with pytest.raises(ValueError, match="not among"):
         lc.step_info(resp, output="speed")
+
+
+def _leaky_loop(**kw):
+    # a settled leaky loop: PD on 1/(s(s+2)), the README's first example
+    return lc.step_response(ct.tf([1], [1, 2, 0]), lc.LeakyPD(kp=4.0, kd=1.0, negative_slope=0.1),
+                            timepts=20.0, **kw)
+
+
+def test_control_step_info_takes_a_leaky_response_unchanged():
+    resp = _leaky_loop()
+    # python-control's own reading of the samples, as for any SISO response of its own
+    theirs = ct.step_info(resp.outputs, resp.time)
+    t, y = resp
+    assert y.shape == resp.time.shape == (1001,)
+    _agree(lc.step_info(resp), theirs)
+    _agree(lc.step_info(y, t), ct.step_info(y, t))
+    # a loop with disturbance inputs is still single-output: outputs stay one-dimensional
+    cruise = lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=1.0),
+                         np.linspace(0.0, 120.0, 1201), reference=1.0,
+                         disturbance=np.zeros(1201))
+    assert cruise.ninputs == 2 and cruise.outputs.shape == (1201,)
+    assert ct.step_info(cruise.outputs, cruise.time)["SettlingTime"] > 0
+
+
+def test_a_leaky_response_plots_converts_and_combines():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    a, b = _leaky_loop(), _leaky_loop(amplitude=2.0)
+    frame = a.to_pandas()
+    # python-control's columns plus the inner loop's, each equal to its array
+    assert {"time", "r", "y", "x[0]", "x[1]"} <= set(frame.columns)
+    np.testing.assert_array_equal(frame["y"], a.outputs)
+    for name in ("u", "u_raw", "e"):
+        np.testing.assert_array_equal(frame[name], a.signal(name))
+    np.testing.assert_array_equal(frame["e"], 1.0 - a.outputs)
+    both = ct.combine_time_responses([a, b])
+    assert both.ntraces == 2
+    np.testing.assert_array_equal(both.y[0, 1], b.outputs)
+    cplt = a.plot()
+    assert len(cplt.lines.flat) >= 1
+    inner = a.loop.plot()
+    assert inner.lines.shape[0] == 3  # u, u_raw, e
+    assert a(squeeze=False).outputs.shape == (1, 1001)

@@ -38,8 +38,10 @@ def _assert_point_equal(res, i, plant, ctrl, timepts, metric_options=None, **key
     if res.trajectories is not None:
         got = res.response(i)
         assert np.array_equal(got.outputs, ref.outputs, equal_nan=True)
+        assert np.array_equal(got.loop.outputs, ref.loop.outputs, equal_nan=True)
         assert np.array_equal(got.states, ref.states, equal_nan=True)
         assert got.output_labels == ref.output_labels
+        assert got.loop.output_labels == ref.loop.output_labels
     assert res.nfev[i] == ref.stats["nfev"]
     return ref
 

@@ -59,12 +59,14 @@ def _trapezoid_mean(x, v):
 
 
 def _output(resp, name):
-    labels = list(getattr(resp, "output_labels", []))
-    if name not in labels:
-        raise ValueError(
-            f"resp must be a simulated loop with outputs 'e' and 'u' (from leaky_control.simulate); "
-            f"output {name!r} not among {labels}")
-    return np.asarray(resp.outputs[labels.index(name)], dtype=float)
+    # a leaky_control run keeps e and u in resp.loop; other data may carry them as outputs
+    for data in (getattr(resp, "loop", None), resp):
+        labels = list(getattr(data, "output_labels", None) or [])
+        if name in labels:
+            return np.asarray(np.atleast_2d(data.outputs)[labels.index(name)], dtype=float)
+    raise ValueError(
+        f"resp must be a simulated loop with signals 'e' and 'u' (from leaky_control.simulate); "
+        f"{name!r} is not among them")
 
 
 def control_availability(resp, e_tol=None, u_tol=None):
@@ -77,7 +79,8 @@ def control_availability(resp, e_tol=None, u_tol=None):
     ----------
     resp : control.TimeResponseData
         A response of :func:`leaky_control.simulate` (single-output loop: it needs the ``e``
-        and ``u`` outputs).
+        and ``u`` signals of ``resp.loop``), or any response with outputs labelled ``e`` and
+        ``u``.
     e_tol : float, optional
         Off-target tolerance (>= 0), in the output's units. Default: 2 % of the largest
         ``|r|`` (python-control's default settling band), 0 when the reference is 0.

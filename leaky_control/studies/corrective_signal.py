@@ -83,7 +83,7 @@ def summarise(control, training):
                      "overshoot_pct": info["Overshoot"], "IAE": info["IAE"],
                      "coasting_fraction": info["CoastingFraction"],
                      "availability": av.summary,
-                     "final_slope": resp.states[labels.index("a")][-1] if "a" in labels else np.nan})
+                     "final_slope": resp.signal("a")[-1] if "a" in labels else np.nan})
     for label, h in training.items():
         av = training_availability(h)
         rows.append({"side": "training", "run": label, "final_loss": h.loss[-1],
@@ -107,11 +107,11 @@ def plot(control, training, path):
         c = f"C{k}"
         resp = control[label, True]
         t = resp.time
-        ax[0, 0].plot(t, resp.outputs[0], c, label=label)
-        ax[1, 0].plot(t, resp.outputs[1], c, label=f"{label}: u")
+        ax[0, 0].plot(t, resp.y[0], c, label=label)
+        ax[1, 0].plot(t, resp.signal("u"), c, label=f"{label}: u")
         labels = list(resp.state_labels)
         if "a" in labels:
-            ax[1, 0].plot(t, resp.states[labels.index("a")], c, ls=":", label="adaptive slope a(t)")
+            ax[1, 0].plot(t, resp.signal("a"), c, ls=":", label="adaptive slope a(t)")
         for brake, ls in ((True, "-"), (False, "--")):
             av = control_availability(control[label, brake])
             lost = np.cumsum(1.0 - av.availability) / np.arange(1, t.size + 1)
