@@ -96,13 +96,13 @@ def _check_controller(controller):
         from .controllers.open_loop import OpenLoop
 
         return OpenLoop()
-    if not isinstance(controller, Controller):
-        raise TypeError(
-            f"controller must be a leaky_control controller (LeakyP, LeakyPI, LeakyPID, ..., "
-            f"or a subclass of leaky_control.controllers.Controller), "
-            f"got {type(controller).__name__}"
-        )
-    return controller
+    if isinstance(controller, Controller):
+        return controller
+    # python-control LTI systems become LeakyLTI(sys, negative_slope=1.0): the linear law as
+    # designed; anything else is refused there, by name, with what is accepted
+    from .controllers.lti import as_controller
+
+    return as_controller(controller)
 
 
 def _check_feedthrough(plant):
@@ -167,10 +167,12 @@ def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initia
     ----------
     plant : Plant, control.StateSpace, control.TransferFunction or (A, B, C, D)
         See :func:`leaky_control.plants.as_plant`.
-    controller : Controller or None
-        Any :class:`~leaky_control.controllers.Controller` (LeakyP/PI/PD/PID,
-        LeakyStateFeedback, AdaptivePReLU, LeakyMLP, or your own subclass); ``None`` runs the
-        plant open loop with ``reference`` as its input (:class:`OpenLoop`).
+    controller : Controller, control.TransferFunction, control.StateSpace or None
+        Any :class:`~leaky_control.controllers.Controller` (LeakyP/PI/PD/PID, LeakyLTI,
+        LeakyStateFeedback, AdaptivePReLU, LeakyMLP, or your own subclass); a SISO
+        python-control LTI controller acting on ``e = r - y`` (continuous, or discrete: sampled
+        with zero-order hold) runs as ``LeakyLTI(sys, negative_slope=1.0)``, its linear law;
+        ``None`` runs the plant open loop with ``reference`` as its input (:class:`OpenLoop`).
     timepts : array_like or float
         Strictly increasing output times, or a final time (1001 points from 0).
     reference : float or array_like, default 0.0
@@ -409,9 +411,11 @@ def _default_final_time(plant, controller):
 def closed_loop_nlsys(plant, controller, name="closed_loop"):
     """The same loop as :func:`simulate` built with :func:`control.interconnect`.
 
-    This is the slow, independent reference: plant and controller as numpy
-    ``NonlinearIOSystem`` objects, joined by python-control. Inputs ``r`` and the
-    disturbances; outputs the plant outputs, ``u`` and ``u_raw``.
+    This is the slow, independent reference: ``plant.to_nlsys()`` (with ``full_state=True``
+    for a state-feedback controller) and ``controller.to_nlsys(plant)`` as numpy
+    ``NonlinearIOSystem`` objects, joined by python-control by signal name. Inputs ``r`` and
+    the disturbances; outputs the plant outputs, then the controller's outputs (the plant's
+    control inputs, saturated by the controller, and ``u_raw``).
 
     Parameters
     ----------
@@ -424,41 +428,13 @@ def closed_loop_nlsys(plant, controller, name="closed_loop"):
     control.InterconnectedSystem
     """
     plant = as_plant(plant)
+    controller = _check_controller(controller)
     _check_feedthrough(plant)
     if controller.sampled:
         raise ValueError("python-control cannot interconnect a sampled controller with a continuous plant")
-    psys = plant.to_nlsys(name="plant")
-    m = plant.ninputs
-    uin = psys.input_labels[:m]
-    din = psys.input_labels[m:]
-    if not controller.error_feedback:
-        csys = controller.to_nlsys(plant, name="ctrl")
-        n = plant.nstates
-        sx = [f"s{j}" for j in range(n)]
-        # state feedback reads the states: a copy of the plant whose outputs are its states,
-        # and a static block forming the measured output y = C x from them
-        full = ct.nlsys(psys.updfcn, lambda t, x, u, params: x, states=psys.state_labels,
-                        inputs=psys.input_labels, outputs=sx, name="plant")
-        Cmat = getattr(plant, "C", np.eye(1, n))
-        meas = ct.nlsys(None, lambda t, x, u, params: Cmat @ u, inputs=sx,
-                        outputs=list(plant.output_labels), name="meas")
-        cu = csys.output_labels[:m]
-        conns = [[f"plant.{uin[i]}", f"ctrl.{cu[i]}"] for i in range(m)]
-        conns += [[f"ctrl.x[{j}]", f"plant.s{j}"] for j in range(n)]
-        conns += [[f"meas.s{j}", f"plant.s{j}"] for j in range(n)]
-        return ct.interconnect(
-            [full, csys, meas], connections=conns,
-            inplist=["ctrl.r"] + [f"plant.{s}" for s in din], inputs=["r"] + din,
-            outlist=[f"meas.{s}" for s in plant.output_labels]
-            + [f"ctrl.{s}" for s in csys.output_labels],
-            outputs=list(plant.output_labels) + list(csys.output_labels), name=name)
-    csys = controller.to_nlsys(name="ctrl")
-    y = psys.output_labels[0]
+    psys = plant.to_nlsys(name="plant", full_state=not controller.error_feedback)
+    csys = controller.to_nlsys(plant, name="ctrl", raw=True)
+    _, couts = controller.signal_labels(plant)
     return ct.interconnect(
-        [psys, csys],
-        connections=[[f"plant.{uin[0]}", "ctrl.u"], ["ctrl.y", f"plant.{y}"]],
-        inplist=["ctrl.r"] + [f"plant.{s}" for s in din],
-        inputs=["r"] + din,
-        outlist=[f"plant.{y}", "ctrl.u", "ctrl.u_raw"],
-        outputs=[y, "u", "u_raw"], name=name)
-
+        [psys, csys], inplist=["r"] + list(plant.disturbance_labels),
+        outlist=list(plant.output_labels) + couts, name=name)

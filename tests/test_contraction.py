@@ -23,7 +23,6 @@ from scipy.integrate import solve_ivp
 from leaky_control.analysis.contraction import ContractionCertificate, contraction_rate, log_norm
 from leaky_control.analysis.sector import circle_criterion
 
-
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 square = st.integers(1, 5).flatmap(lambda n: arrays(np.float64, (n, n), elements=finite))
 

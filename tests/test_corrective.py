@@ -1,9 +1,8 @@
 """Corrective-signal availability on hand-computed cases, for a control loop and a training run."""
 
+import control as ct
 import numpy as np
 import pytest
-
-import control as ct
 
 import leaky_control as lc
 from leaky_control.bridge.corrective import control_availability, training_availability

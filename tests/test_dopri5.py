@@ -220,7 +220,7 @@ def test_step_size_underflow_reports_time():
 
 def test_divergence_is_reported_as_non_finite():
     plant = lc.LinearPlant(np.array([[400.0]]), np.array([[1.0]]), np.array([[1.0]]))
-    resp = lc.simulate(plant, lc.LeakyP(kp=0.0), np.linspace(0.0, 2.0, 11), initial_state=[1.0],
+    resp = lc.simulate(plant, lc.LeakyP(kp=0.0, negative_slope=0.1), np.linspace(0.0, 2.0, 11), initial_state=[1.0],
                        solver=lc.Dopri5())
     assert not resp.success and "non-finite or diverged" in resp.message
     # x = exp(400 t) passes 1e150 at t = ln(1e150) / 400 = 0.86 s

@@ -95,10 +95,10 @@ def test_lipschitz_bound_dominates_sampled_gradients(a):
 )
 def test_bad_networks_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        LeakyMLP(**kwargs)
+        LeakyMLP(**{"negative_slope": 0.1, **kwargs})
 
 
 def test_network_must_fit_the_plant():
-    ctrl = LeakyMLP(weights=[np.ones((1, 3))], biases=[np.zeros(1)])
+    ctrl = LeakyMLP(weights=[np.ones((1, 3))], biases=[np.zeros(1)], negative_slope=0.1)
     with pytest.raises(ValueError, match="state input"):
         lc.simulate(lc.MassSpringDamper(), ctrl, 1.0)

@@ -285,7 +285,7 @@ def test_model_digests_are_the_same_in_every_process():
     code = ("import sys, leaky_control as lc\n"
             "from leaky_control._dispatch import model_digest\n"
             "if len(sys.argv) > 1:\n"
-            "    lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1), 1.0)\n"
+            "    lc.simulate(lc.CruiseControl(), lc.LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1), 1.0)\n"
             "print(model_digest(lc.LeakyPI), model_digest(lc.CruiseControl))\n")
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, timeout=600).stdout

@@ -16,11 +16,11 @@ def test_leaky_relu_at_minus_infinity_is_its_limit():
 
 @pytest.mark.parametrize("call, name", [
     (lambda: lc.leaky_relu(np.array([1.0 + 2.0j]), 0.1), "x must be real"),
-    (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(kp=1.0), np.linspace(0, 1, 11),
+    (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(kp=1.0, negative_slope=0.1), np.linspace(0, 1, 11),
                          reference=np.full(11, 1.0 + 1.0j)), "reference must be real"),
-    (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(kp=1.0), np.linspace(0, 1, 11) + 0j),
+    (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(kp=1.0, negative_slope=0.1), np.linspace(0, 1, 11) + 0j),
      "timepts must be real"),
-    (lambda: lc.simulate(lc.MassSpringDamper(), lc.LeakyP(kp=1.0), 1.0,
+    (lambda: lc.simulate(lc.MassSpringDamper(), lc.LeakyP(kp=1.0, negative_slope=0.1), 1.0,
                          initial_state=[1.0j, 0.0]), "initial_state must be real"),
     (lambda: lc.LinearPlant([[1j]], [[1.0]], [[1.0]]), "A must be real"),
 ])

@@ -190,7 +190,7 @@ def test_step_info_equals_python_control_on_settled_responses():
 
 
 def test_step_info_says_unsettled_instead_of_guessing():
-    resp = lc.step_response(lc.FirstOrderLag(tau=10.0), lc.LeakyPI(kp=0.1, ki=0.01), 5.0)
+    resp = lc.step_response(lc.FirstOrderLag(tau=10.0), lc.LeakyPI(kp=0.1, ki=0.01, negative_slope=0.1), 5.0)
     info = lc.step_info(resp)
     assert info["Settled"] is False
     assert math.isnan(info["SettlingTime"]) and math.isnan(info["SteadyStateValue"])
@@ -229,7 +229,7 @@ def test_rhs_rejects_plain_python_function():
 
 def test_params_override_and_result_shape():
     plant = lc.FirstOrderLag()
-    resp = lc.simulate(plant, lc.LeakyP(kp=1.0), 2.0, reference=1.0, params={"negative_slope": 0.0, "tau": 2.0})
+    resp = lc.simulate(plant, lc.LeakyP(kp=1.0, negative_slope=0.1), 2.0, reference=1.0, params={"negative_slope": 0.0, "tau": 2.0})
     assert resp.params["negative_slope"] == 0.0 and resp.params["tau"] == 2.0
     assert list(resp.output_labels) == ["y"] and list(resp.loop.output_labels) == ["u", "u_raw", "e"]
     # a single-output loop reads like python-control's SISO data: outputs (T,), y (1, T)
@@ -243,22 +243,22 @@ def test_params_override_and_result_shape():
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: lc.LeakyP(kp=float("nan")), ValueError, "kp must be finite"),
+        (lambda: lc.LeakyP(kp=float("nan"), negative_slope=0.1), ValueError, "kp must be finite"),
         (lambda: lc.LeakyP(kp=1.0, negative_slope=1.5), ValueError, r"negative_slope must be in \[0, 1\]"),
-        (lambda: lc.LeakyPI(kp=1.0, ki=1.0, u_min=1.0, u_max=0.0), ValueError, "u_min must be < u_max"),
-        (lambda: lc.LeakyPID(kp=1.0, dt=0.0), ValueError, "dt must be in"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), [0.0, 1.0, 1.0]), ValueError, "strictly increasing"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), 1.0, initial_state=[1.0, 2.0]), ValueError, "initial_state"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), 1.0, initial_state=[np.inf]), ValueError, "finite"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), 1.0, reference=np.ones(7)), ValueError, "reference"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), 1.0, solver=lc.RK4(max_step=-1)), ValueError, "max_step"),
-        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(), 1.0, params={"bogus": 1}), ValueError, "unknown parameter"),
+        (lambda: lc.LeakyPI(kp=1.0, ki=1.0, u_min=1.0, u_max=0.0, negative_slope=0.1), ValueError, "u_min must be < u_max"),
+        (lambda: lc.LeakyPID(kp=1.0, dt=0.0, negative_slope=0.1), ValueError, "dt must be in"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), [0.0, 1.0, 1.0]), ValueError, "strictly increasing"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), 1.0, initial_state=[1.0, 2.0]), ValueError, "initial_state"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), 1.0, initial_state=[np.inf]), ValueError, "finite"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), 1.0, reference=np.ones(7)), ValueError, "reference"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), 1.0, solver=lc.RK4(max_step=-1)), ValueError, "max_step"),
+        (lambda: lc.simulate(lc.FirstOrderLag(), lc.LeakyP(negative_slope=0.1), 1.0, params={"bogus": 1}), ValueError, "unknown parameter"),
         (lambda: lc.as_plant(ct.tf([1, 0, 0], [1, 1])), ValueError, "not proper"),
         (lambda: lc.as_plant(ct.tf([1], [1, 1], dt=0.1)), ValueError, "continuous-time"),
-        (lambda: lc.simulate(ct.tf([1, 0], [1, 1]), lc.LeakyP(), 1.0), ValueError, "algebraic loop"),
+        (lambda: lc.simulate(ct.tf([1, 0], [1, 1]), lc.LeakyP(negative_slope=0.1), 1.0), ValueError, "algebraic loop"),
         (lambda: lc.simulate(lc.FirstOrderLag(), "pid", 1.0), TypeError, "controller must be"),
         (lambda: lc.LeakyStateFeedback(K=[[1.0, 2.0]], negative_slope=-0.1), ValueError, "negative_slope"),
-        (lambda: lc.simulate(lc.MassSpringDamper(), lc.LeakyStateFeedback(K=[[1.0]]), 1.0), ValueError, "K must have shape"),
+        (lambda: lc.simulate(lc.MassSpringDamper(), lc.LeakyStateFeedback(K=[[1.0]], negative_slope=0.1), 1.0), ValueError, "K must have shape"),
     ],
 )
 def test_bad_input_is_named(call, exc, match):
@@ -285,3 +285,12 @@ def test_loop_metrics_equal_trapezoid_integrals_on_a_nonuniform_grid():
     # starting above the target with u clipped at 0: the loop coasts at first
     assert info["CoastingFraction"] == pytest.approx(lc.coasting_fraction(t, e, u), rel=rel)
     assert info["CoastingFraction"] > 0.01
+
+
+@pytest.mark.parametrize("make", [lambda: lc.LeakyPI(kp=1.0, ki=0.5), lambda: lc.LeakyP(kp=2.0),
+                                  lambda: lc.LeakyStateFeedback(K=[[1.0, 2.0]]),
+                                  lambda: lc.LeakyMLP(weights=[np.ones((1, 2))], biases=[np.zeros(1)])])
+def test_the_leak_is_a_decision_not_a_default(make):
+    # a python-control user asking for a PI must not get an almost-ReLU one unawares
+    with pytest.raises(TypeError, match=r"needs negative_slope.*1\.0 is the linear"):
+        make()

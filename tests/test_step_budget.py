@@ -34,9 +34,9 @@ def test_cruise_from_rest_takes_a_handful_of_steps_and_agrees_with_dopri5():
 
 
 @pytest.mark.parametrize("solver, controller, what", [
-    (lc.RK4(max_step=1e-300), lc.LeakyP(kp=2.0), "raise max_step or max_steps"),
-    (lc.Euler(max_step=1e-9), lc.LeakyP(kp=2.0), "raise max_step or max_steps"),
-    (None, lc.LeakyP(kp=2.0, dt=1e-12), "max_steps = 10000000"),
+    (lc.RK4(max_step=1e-300), lc.LeakyP(kp=2.0, negative_slope=0.1), "raise max_step or max_steps"),
+    (lc.Euler(max_step=1e-9), lc.LeakyP(kp=2.0, negative_slope=0.1), "raise max_step or max_steps"),
+    (None, lc.LeakyP(kp=2.0, dt=1e-12, negative_slope=0.1), "max_steps = 10000000"),
 ])
 def test_a_run_over_the_step_budget_is_refused_before_it_starts(solver, controller, what):
     with pytest.raises(ValueError, match="would take about") as err:
@@ -57,7 +57,7 @@ def test_a_stiff_loop_is_refused_with_the_stiff_solver_named_and_that_solver_run
 
 
 def test_budget_and_sweeps_a_point_over_budget_is_reported_not_run():
-    res = lc.sweep(lc.FirstOrderLag(), lc.LeakyP(kp=2.0), {"dt": [None, 1e-12]},
+    res = lc.sweep(lc.FirstOrderLag(), lc.LeakyP(kp=2.0, negative_slope=0.1), {"dt": [None, 1e-12]},
                    np.linspace(0.0, 10.0, 11))
     assert res.status.tolist() == [0, int(lc.Status.INVALID_PARAMETERS)]
     assert "would take about" in res.messages[1]

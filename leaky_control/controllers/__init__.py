@@ -10,10 +10,11 @@ follows.
 
 from .adaptive import AdaptivePReLU
 from .base import Controller
+from .lti import LeakyLTI, as_controller
 from .mlp import LeakyMLP
 from .open_loop import OpenLoop
 from .pid import LeakyP, LeakyPD, LeakyPI, LeakyPID
 from .state_feedback import LeakyStateFeedback
 
-__all__ = ["AdaptivePReLU", "Controller", "LeakyMLP", "LeakyP", "LeakyPD", "LeakyPI",
-           "LeakyPID", "LeakyStateFeedback", "OpenLoop"]
+__all__ = ["AdaptivePReLU", "Controller", "LeakyLTI", "LeakyMLP", "LeakyP", "LeakyPD",
+           "LeakyPI", "LeakyPID", "LeakyStateFeedback", "OpenLoop", "as_controller"]

@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import control as ct
 import numpy as np
 from numba import njit
 
@@ -221,16 +220,21 @@ class AdaptivePReLU(ErrorFeedback):
             dX[n + c.iz] = e + aw
         dX[n + c.ia] = _adaptive_slope_rate(c.kp, c.gamma, c.s, e, X[n + c.ia], u[0], uraw[0])
 
-    def to_nlsys(self, name=None):
+    def to_nlsys(self, plant=None, name=None, raw=False):
         """The controller as a continuous :class:`control.NonlinearIOSystem`.
 
-        Inputs ``r`` and ``y``; outputs ``u`` (saturated) and ``u_raw``; states ``z`` (when
+        Inputs ``r`` and ``y``; output ``u`` (saturated; with ``raw``, also ``u_raw``), or, given the
+        ``plant``, named after its signals (see
+        :meth:`~leaky_control.controllers.Controller.signal_labels`); states ``z`` (when
         ``ki != 0``) and ``a``. Its initial state must be given explicitly (``a0`` is not
         python-control's default of 0); see :attr:`initial_state`.
 
         Parameters
         ----------
+        plant : Plant, optional
         name : str, optional
+        raw : bool, default False
+            Also output ``u_raw``, the command before saturation.
         """
         has_z = self.has_integrator
         ia = 1 if has_z else 0
@@ -251,5 +255,4 @@ class AdaptivePReLU(ErrorFeedback):
             dx[ia] = float(self.slope_rate(e, x[ia], saturated=u != uraw))
             return dx
 
-        return ct.nlsys(update, output, states=self.state_labels, inputs=["r", "y"],
-                        outputs=["u", "u_raw"], dt=0, name=name or self.name)
+        return self._nlsys(update, output, plant, name, raw)

@@ -28,9 +28,9 @@ import math
 import numpy as np
 
 from .._dispatch import define_model
-from .._validate import check_finite_scalar
+from .._validate import check_finite_scalar, check_slope
 
-__all__ = ["Controller", "ErrorFeedback", "check_dt", "check_limits"]
+__all__ = ["Controller", "ErrorFeedback", "check_dt", "check_limits", "check_negative_slope"]
 
 
 @functools.cache
@@ -51,6 +51,17 @@ def check_limits(u_min, u_max):
             raise ValueError(f"{k} must be a real number (infinite allowed), got {v!r}")
     if not u_min < u_max:
         raise ValueError(f"u_min must be < u_max, got u_min={u_min!r}, u_max={u_max!r}")
+
+
+def check_negative_slope(controller):
+    """Check a controller's leak ``a``, which has no default: the shape is the design choice."""
+    if controller.negative_slope is None:
+        raise TypeError(
+            f"{type(controller).__name__} needs negative_slope, the leak a in [0, 1]: 1.0 is "
+            "the linear controller (as in python-control), 0.0 the ReLU controller that applies "
+            "no proportional force on overshoot (it coasts), values between are leaky (the "
+            "shipped studies use 0.1)")
+    check_slope(controller.negative_slope)
 
 
 def check_dt(dt):
@@ -106,6 +117,53 @@ class Controller(abc.ABC):
     def slow_rates(self):
         """Rates (1/s) of the controller's own slow modes (integral action)."""
         return []
+
+    def io_sizes(self):
+        """``(measured, m)``: how many signals the controller reads besides ``r`` (one output
+        for error feedback; the plant states for state feedback) and how many it drives."""
+        return 1, 1
+
+    def signal_labels(self, plant=None, raw=True):
+        """Input and output names of :meth:`to_nlsys`, chosen so that
+        ``control.interconnect([plant.to_nlsys(), controller.to_nlsys(plant)], ...)`` joins
+        the loop by name, with no explicit connections.
+
+        Parameters
+        ----------
+        plant : Plant, optional
+            The plant the controller is wired to. Without one the names are generic: ``y`` (or
+            ``x[i]``) in, ``u`` (or ``u[i]``) out.
+        raw : bool, default True
+            Whether the outputs include ``u_raw``.
+
+        Returns
+        -------
+        inputs, outputs : list of str
+            Inputs: ``r``, then the plant's output label (error feedback) or its state labels
+            (state feedback: wire it to ``plant.to_nlsys(full_state=True)``). Outputs: the
+            plant's control-input labels, then ``u_raw`` (``u_raw[i]`` per channel).
+        """
+        nmeas, m = self.io_sizes()
+        if plant is None:
+            measured = ["y"] if self.error_feedback else _numbered("x", nmeas, always=True)
+            driven = _numbered("u", m)
+        else:
+            measured = list(plant.output_labels)[:1] if self.error_feedback \
+                else list(plant.state_labels)
+            driven = list(plant.input_labels)
+        return ["r"] + measured, driven + (_numbered("u_raw", len(driven)) if raw else [])
+
+    def _nlsys(self, update, output, plant, name, raw):
+        """``control.nlsys`` of a law whose ``output`` returns ``u`` then ``u_raw``, named by
+        :meth:`signal_labels` (``u_raw`` dropped unless ``raw``: python-control warns about
+        an output nobody connects)."""
+        import control as ct
+
+        inputs, outputs = self.signal_labels(plant, raw)
+        out = output if raw else (lambda t, x, inp, params: output(t, x, inp, params)[:len(outputs)])
+        return ct.nlsys(update, out, states=list(self.state_labels) if update else None,
+                        inputs=inputs, outputs=outputs, dt=0 if self.dt is None else self.dt,
+                        name=name or self.name)
 
     def fast_rates(self, Ju, Cx):
         """Rates (1/s) of the controller's own fast dynamics beyond the loop's Jacobian (a
@@ -165,7 +223,11 @@ class ErrorFeedback(Controller):
         return [abs(self.ki / self.kp)] if self.has_integrator and self.kp != 0 else []
 
 
-def static_feedback_nlsys(law, n, m, controller, name=None):
+def _numbered(base, k, always=False):
+    return [f"{base}[{i}]" for i in range(k)] if k > 1 or always else [base]
+
+
+def static_feedback_nlsys(law, n, m, controller, name=None, plant=None, raw=False):
     """A static state-feedback law as a :class:`control.NonlinearIOSystem`.
 
     Parameters
@@ -177,22 +239,20 @@ def static_feedback_nlsys(law, n, m, controller, name=None):
     controller : Controller
         Supplies ``u_min``, ``u_max``, ``dt`` and the default ``name``.
     name : str, optional
+    plant : Plant, optional
+        Names the signals after the plant's (see :meth:`Controller.signal_labels`).
+    raw : bool, default False
+        Also output ``u_raw`` per channel.
 
     Returns
     -------
     control.NonlinearIOSystem
-        Inputs ``r`` then ``x[i]``; outputs ``u`` (saturated) then ``u_raw`` per channel.
+        Inputs ``r`` then the states; outputs ``u`` (saturated), then ``u_raw``.
     """
-    import control as ct
-
     lo, hi = controller.u_min, controller.u_max
 
     def output(t, x, inp, params):
         uraw = np.atleast_1d(law(inp[1:], inp[0]))
         return np.concatenate([np.clip(uraw, lo, hi), uraw])
 
-    names = [f"u[{i}]" for i in range(m)] if m > 1 else ["u"]
-    raws = [f"u_raw[{i}]" for i in range(m)] if m > 1 else ["u_raw"]
-    return ct.nlsys(None, output, inputs=["r"] + [f"x[{i}]" for i in range(n)],
-                    outputs=names + raws, dt=0 if controller.dt is None else controller.dt,
-                    name=name or controller.name)
+    return controller._nlsys(None, output, plant, name, raw)

@@ -16,9 +16,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import as_finite_array, check_slope
+from .._validate import as_finite_array
 from ..activations import leaky_relu, leaky_relu_scalar
-from .base import Controller, check_dt, check_limits, static_feedback_nlsys
+from .base import Controller, check_dt, check_limits, check_negative_slope, static_feedback_nlsys
 
 __all__ = ["LeakyMLP"]
 
@@ -77,8 +77,8 @@ class LeakyMLP(Controller):
         ``n`` inputs (the plant states) or ``n + 1`` (states, then the reference).
     biases : sequence of array_like
         ``biases[i]`` of shape ``(n_out,)``.
-    negative_slope : float, default 0.01
-        Leak ``a`` of the hidden units, in ``[0, 1]``.
+    negative_slope : float
+        Leak ``a`` of the hidden units, in ``[0, 1]``, required (no default).
     reference_input : bool, default False
         Whether the network's last input is the reference ``r`` (after the ``n`` states).
     u_min, u_max : float
@@ -90,7 +90,7 @@ class LeakyMLP(Controller):
 
     weights: tuple = ()
     biases: tuple = ()
-    negative_slope: float = 0.01
+    negative_slope: float = None
     reference_input: bool = False
     u_min: float = -math.inf
     u_max: float = math.inf
@@ -122,7 +122,7 @@ class LeakyMLP(Controller):
             bs.append(b)
         object.__setattr__(self, "weights", tuple(ws))
         object.__setattr__(self, "biases", tuple(bs))
-        check_slope(self.negative_slope)
+        check_negative_slope(self)
         if not isinstance(self.reference_input, bool | np.bool_):
             raise TypeError(f"reference_input must be True or False, got {self.reference_input!r}")
         if self.sizes[0] < 1 + int(self.reference_input):
@@ -222,16 +222,24 @@ class LeakyMLP(Controller):
 
     output = _mlp_output
 
-    def to_nlsys(self, plant=None, name=None):
+    def io_sizes(self):
+        """``(n, m)``: reads ``n`` plant states, drives ``m`` inputs."""
+        return self.nstate_inputs, self.sizes[-1]
+
+    def to_nlsys(self, plant=None, name=None, raw=False):
         """The controller as a static :class:`control.NonlinearIOSystem`: inputs ``r`` and the
         plant states ``x[i]``, outputs ``u`` (saturated) and ``u_raw`` per channel.
 
         Parameters
         ----------
         plant : Plant, optional
-            Checked against the network's inputs when given.
+            Checked against the network's inputs when given; names the signals after the
+            plant's (see :meth:`~leaky_control.controllers.Controller.signal_labels`).
         name : str, optional
+        raw : bool, default False
+            Also output ``u_raw``, the command before saturation.
         """
         if plant is not None:
             self._state_inputs(plant)
-        return static_feedback_nlsys(self.forward, self.nstate_inputs, self.sizes[-1], self, name)
+        return static_feedback_nlsys(self.forward, self.nstate_inputs, self.sizes[-1], self, name,
+                                     plant, raw)

@@ -26,13 +26,12 @@ import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import control as ct
 import numpy as np
 from numba import njit
 
-from .._validate import check_finite_scalar, check_slope
+from .._validate import check_finite_scalar
 from ..activations import leaky_relu, leaky_relu_scalar
-from .base import ErrorFeedback, check_dt, check_limits
+from .base import ErrorFeedback, check_dt, check_limits, check_negative_slope
 
 __all__ = ["LeakyP", "LeakyPD", "LeakyPI", "LeakyPID"]
 
@@ -106,8 +105,9 @@ class LeakyPID(ErrorFeedback):
     ----------
     kp, ki, kd : float
         Proportional, integral and derivative gains (finite).
-    negative_slope : float, default 0.01
-        Leak ``a`` in ``[0, 1]``: 0 is ReLU (coasts on overshoot), 1 is linear.
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]``, required (no default): 0 is ReLU (coasts on overshoot), 1
+        is the linear PID.
     shape : {"error", "output"}
         Where the leaky ReLU acts: on the proportional error term, or on the whole sum.
     u_min, u_max : float
@@ -126,7 +126,7 @@ class LeakyPID(ErrorFeedback):
     kp: float = 1.0
     ki: float = 0.0
     kd: float = 0.0
-    negative_slope: float = 0.01
+    negative_slope: float = None
     shape: str = "error"
     u_min: float = -math.inf
     u_max: float = math.inf
@@ -138,7 +138,7 @@ class LeakyPID(ErrorFeedback):
     def __post_init__(self):
         for k in ("kp", "ki", "kd"):
             check_finite_scalar(k, getattr(self, k))
-        check_slope(self.negative_slope)
+        check_negative_slope(self)
         if self.shape not in _SHAPES:
             raise ValueError(f"shape must be 'error' or 'output', got {self.shape!r}")
         check_limits(self.u_min, self.u_max)
@@ -231,10 +231,15 @@ class LeakyPID(ErrorFeedback):
         return [1.0 / tau, abs(self.kd) * float(np.max(np.abs(Ju @ Cx))) / tau]
 
 
-    def to_nlsys(self, name=None):
+    def to_nlsys(self, plant=None, name=None, raw=False):
         """The controller as a :class:`control.NonlinearIOSystem`.
 
-        Inputs ``r`` and ``y``; outputs ``u`` (saturated) and ``u_raw``; states ``z`` and/or
+        Inputs ``r`` and ``y``; output ``u`` (saturated; with ``raw=True`` also ``u_raw``, the
+        command before saturation), or, given the
+        ``plant``, named after its signals so that
+        ``control.interconnect([plant.to_nlsys(), ctrl.to_nlsys(plant)], inplist=["r"],
+        outlist=[...])`` closes the loop by name
+        (:meth:`~leaky_control.controllers.Controller.signal_labels`); states ``z`` and/or
         ``xf``. A sampled controller becomes a discrete-time system with ``dt``; python-control
         cannot interconnect it with a continuous plant, so simulate it with
         :func:`leaky_control.simulate`.
@@ -276,8 +281,7 @@ class LeakyPID(ErrorFeedback):
                 xn[iz] += dt * (e + aw)
             return xn
 
-        return ct.nlsys(update, output, states=self.state_labels, inputs=["r", "y"],
-                        outputs=["u", "u_raw"], dt=0 if dt is None else dt, name=name or self.name)
+        return self._nlsys(update, output, plant, name, raw)
 
 
 def _pid_subclass(cls_name, doc, fixed):
@@ -297,8 +301,8 @@ LeakyP = _pid_subclass(
     ----------
     kp : float
         Proportional gain.
-    negative_slope : float, default 0.01
-        Leak ``a`` in ``[0, 1]``.
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]``, required (no default: 1 is the linear controller).
     shape, u_min, u_max, dt, name
         As in :class:`LeakyPID`.
     """,
@@ -312,8 +316,8 @@ LeakyPI = _pid_subclass(
     ----------
     kp, ki : float
         Gains.
-    negative_slope : float, default 0.01
-        Leak ``a`` in ``[0, 1]``.
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]``, required (no default: 1 is the linear controller).
     shape, u_min, u_max, kaw, dt, name
         As in :class:`LeakyPID`.
     """,
@@ -327,8 +331,8 @@ LeakyPD = _pid_subclass(
     ----------
     kp, kd : float
         Gains.
-    negative_slope : float, default 0.01
-        Leak ``a`` in ``[0, 1]``.
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]``, required (no default: 1 is the linear controller).
     shape, u_min, u_max, tau_d, dt, name
         As in :class:`LeakyPID`.
     """,

@@ -8,9 +8,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_finite_array, check_slope
+from .._validate import as_finite_array
 from ..activations import leaky_relu, leaky_relu_scalar
-from .base import Controller, check_dt, check_limits, static_feedback_nlsys
+from .base import Controller, check_dt, check_limits, check_negative_slope, static_feedback_nlsys
 
 __all__ = ["LeakyStateFeedback"]
 
@@ -33,8 +33,8 @@ class LeakyStateFeedback(Controller):
     ----------
     K : array_like
         Gain matrix (m, n): m control inputs, n plant states.
-    negative_slope : float, default 0.01
-        Leak ``a`` in ``[0, 1]``.
+    negative_slope : float
+        Leak ``a`` in ``[0, 1]``, required (no default: 1 is the linear controller).
     kr : array_like or "auto", default "auto"
         Reference feedforward gains (m,). ``"auto"`` gives unit DC gain of the linear
         (``a = 1``) loop for a single-input single-output linear plant and zero otherwise.
@@ -46,7 +46,7 @@ class LeakyStateFeedback(Controller):
     """
 
     K: np.ndarray = None
-    negative_slope: float = 0.01
+    negative_slope: float = None
     kr: object = "auto"
     u_min: float = -math.inf
     u_max: float = math.inf
@@ -58,7 +58,7 @@ class LeakyStateFeedback(Controller):
             raise ValueError("K (state-feedback gain matrix, shape (m, n)) is required")
         K = as_finite_array("K", np.atleast_2d(self.K), ndim=2)
         object.__setattr__(self, "K", np.ascontiguousarray(K))
-        check_slope(self.negative_slope)
+        check_negative_slope(self)
         if not (isinstance(self.kr, str) and self.kr == "auto"):
             kr = as_finite_array("kr", np.atleast_1d(self.kr), ndim=1)
             if kr.size != K.shape[0]:
@@ -118,19 +118,26 @@ class LeakyStateFeedback(Controller):
         """``K``: the loop gain at slope 1."""
         return self.K
 
-    def to_nlsys(self, plant=None, name=None):
+    def io_sizes(self):
+        """``(n, m)``: reads the ``n`` plant states, drives ``m`` inputs."""
+        return self.K.shape[1], self.K.shape[0]
+
+    def to_nlsys(self, plant=None, name=None, raw=False):
         """The controller as a static :class:`control.NonlinearIOSystem` with inputs ``r`` and
         the plant states, outputs ``u`` (saturated) and ``u_raw`` per channel.
 
         Parameters
         ----------
         plant : Plant, optional
-            Needed to resolve ``kr="auto"``.
+            Resolves ``kr="auto"`` and names the signals after the plant's (see
+            :meth:`~leaky_control.controllers.Controller.signal_labels`).
         name : str, optional
+        raw : bool, default False
+            Also output ``u_raw``, the command before saturation.
         """
         m, n = self.K.shape
         kr = self.feedforward(plant) if plant is not None else (
             np.zeros(m) if isinstance(self.kr, str) else self.kr)
         K, a = self.K, self.negative_slope
         return static_feedback_nlsys(lambda x, r: leaky_relu(kr * r - K @ x, a), n, m, self,
-                                     name)
+                                     name, plant, raw)

@@ -16,6 +16,7 @@ from .linear import LinearPlant
 from .numba_rhs import RHS, NumbaPlant, rhs
 from .pendulum import Pendulum
 from .textbook import DCMotor, FirstOrderLag, MassSpringDamper
+from .trim import OperatingPoint, operating_point
 
 __all__ = [
     "RHS",
@@ -25,9 +26,11 @@ __all__ = [
     "LinearPlant",
     "MassSpringDamper",
     "NumbaPlant",
+    "OperatingPoint",
     "Pendulum",
     "Plant",
     "as_plant",
+    "operating_point",
     "rhs",
 ]
 
@@ -40,6 +43,8 @@ def as_plant(sys, *, input_limits=None):
     sys : Plant, control.StateSpace, control.TransferFunction or tuple
         Continuous-time, proper. Transfer functions are realised with :func:`control.tf2ss`.
         All inputs of a python-control system are control inputs; the disturbance adds to them.
+        A :class:`control.NonlinearIOSystem` is refused with how to write it as a
+        :class:`Plant`.
     input_limits : (lower, upper), optional
         Actuator saturation for a new linear plant.
 
@@ -70,10 +75,37 @@ def as_plant(sys, *, input_limits=None):
     if isinstance(sys, tuple | list) and len(sys) == 4:
         A, B, C, D = sys
         return LinearPlant(A, B, C, D, input_limits=input_limits)
+    if isinstance(sys, ct.NonlinearIOSystem):
+        raise TypeError(_NLSYS_PLANT.format(type(sys).__name__))
     raise TypeError(
         "plant must be a leaky_control Plant, a control.StateSpace, a control.TransferFunction "
         f"or an (A, B, C, D) tuple, got {type(sys).__name__}"
     )
+
+
+_NLSYS_PLANT = """plant is a control.{}, whose Python callbacks cannot run in the numba \
+kernels; write it as a fast model, a subclass of lc.Plant with a NamedTuple Record and a \
+static numba-compatible dynamics that writes dx and allocates nothing:
+
+    class TankRecord(NamedTuple):
+        area: float
+
+    @dataclass(frozen=True)
+    class Tank(lc.Plant):
+        area: float = 2.0
+        Record = TankRecord
+        nstates = ninputs = ndisturbances = noutputs = 1
+
+        def record(self):
+            return TankRecord(float(self.area))
+
+        @staticmethod
+        def dynamics(p, t, x, u, d, dx):
+            dx[0] = (u[0] + d[0] - 0.1 * x[0]) / p.area
+
+(optional output(p, t, x, d, y); see docs/architecture.md, "Models as code"). \
+lc.closed_loop_nlsys is not applicable: it takes the same plants; to run the system as it is, \
+interconnect it with controller.to_nlsys() in python-control (slow)."""
 
 
 def _check_continuous(sys):

@@ -137,15 +137,41 @@ class Plant(abc.ABC):
 
         return upd, out
 
-    def to_nlsys(self, name=None):
+    def to_nlsys(self, name=None, *, full_state=False):
         """The plant as a :class:`control.NonlinearIOSystem` (plain numpy; the reference the
-        kernels are tested against). Inputs: control inputs then disturbances."""
+        kernels are tested against).
+
+        Parameters
+        ----------
+        name : str, optional
+        full_state : bool, default False
+            Output the states (named by ``state_labels``) followed by the plant outputs whose
+            labels are not state labels (an output named like a state is that state): what a
+            state-feedback controller's ``to_nlsys(plant)`` reads.
+
+        Returns
+        -------
+        control.NonlinearIOSystem
+            Inputs: the control inputs, then the disturbances, by ``input_labels`` and
+            ``disturbance_labels``; outputs by ``output_labels``. A controller's
+            ``to_nlsys(plant)`` uses the same names, so ``control.interconnect`` joins the two
+            without explicit connections.
+        """
         import control as ct
 
         upd, out = self._model_functions()
         if out is None:
             out = lambda t, x, u, params: np.asarray(x, dtype=float)  # noqa: E731
         states, inputs, outputs = self._labels()
+        if full_state:
+            extra = [i for i, s in enumerate(outputs) if s not in states]
+            outputs = states + [outputs[i] for i in extra]
+            measure = out
+
+            def out(t, x, u, params):
+                return np.concatenate([np.asarray(x, dtype=float),
+                                       np.asarray(measure(t, x, u, params))[extra]])
+
         return ct.nlsys(upd, out, states=states, inputs=inputs, outputs=outputs,
                         name=name or getattr(self, "name", None) or "plant")
 

@@ -132,11 +132,9 @@ class LinearPlant(Plant):
 
         return ct.ss(self.A, np.hstack([self.B, self.E]), self.C, np.hstack([self.D, self.F]))
 
-    def to_nlsys(self, name=None):
-        """The plant as a :class:`control.NonlinearIOSystem` (numpy, with input saturation and
-        the feedthrough ``D``, which the kernels refuse)."""
-        import control as ct
-
+    def _model_functions(self):
+        """``(update, output)`` in numpy, with the input saturation and the feedthrough ``D``
+        (which the kernels refuse): the reference behind :meth:`Plant.to_nlsys`."""
         m = self.ninputs
         A, B, C, D, E, F, lo, hi = self.A, self.B, self.C, self.D, self.E, self.F, self._lo, self._hi
 
@@ -146,9 +144,7 @@ class LinearPlant(Plant):
         def out(t, x, ud, params):
             return C @ x + D @ np.clip(ud[:m], lo, hi) + F @ ud[m:]
 
-        states, inputs, outputs = self._labels()
-        return ct.nlsys(upd, out, states=states, inputs=inputs, outputs=outputs,
-                        name=name or self.name or "plant")
+        return upd, out
 
     def jacobian(self, x=None, u=None, d=None):
         """``(df/dx, df/du, dh/dx)`` of the linear model (exact)."""
