@@ -40,7 +40,11 @@ def check_finite_scalar(name, value, *, low=None, high=None, low_open=False, hig
     if type(value) is not float and (
             isinstance(value, bool) or not isinstance(value, Real | np.floating | np.integer)):
         raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range (10**400): finite in Python, not here
+        raise ValueError(f"{name} must be finite, got an integer of {len(str(abs(value)))} "
+                         "digits, beyond the float range (about 1.8e308)") from None
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {v!r}")
     below = low is not None and (v <= low if low_open else v < low)
@@ -49,6 +53,20 @@ def check_finite_scalar(name, value, *, low=None, high=None, low_open=False, hig
         lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
         hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
         raise ValueError(f"{name} must be in {lo}, {hi}, got {v!r}")
+    return v
+
+
+def check_int(name, value, low=None, high=None):
+    """Check an integer option (numpy integers accepted; bool, float and str refused) and
+    return it as ``int``; ``low``/``high`` are inclusive bounds."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high:.0e}" if high >= 10**6 else f"{high}"
+        shown = v if abs(v) < 10**30 else f"an integer of {len(str(abs(v)))} digits"
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {shown}")
     return v
 
 
@@ -93,6 +111,7 @@ def as_finite_array(name, value, *, ndim=None, shape=None, dtype=np.float64):
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
-            f"{name} must be finite, got {arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}"
+            f"{name} must be finite, got {float(arr[tuple(bad)])!r} at index "
+            f"{tuple(int(i) for i in bad)}"
         )
     return arr

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._validate import check_finite_scalar
+from ._validate import as_finite_array, check_finite_scalar
 from .step_metrics import NMETRICS, SETTLED, STEP_INFO_KEYS, step_metrics_kernel
 
 __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
@@ -56,10 +56,16 @@ def coasting_fraction(t, e, u, u_tol=None):
     float
         Time-weighted (trapezoid) fraction in ``[0, 1]``.
     """
-    t, e, u = (np.asarray(v, dtype=float) for v in (t, e, u))
+    # a NaN would count as "not coasting" and silently shrink the fraction
+    t, e, u = (as_finite_array(k, v, ndim=1) for k, v in (("t", t), ("e", e), ("u", u)))
+    if not t.size >= 2 or e.shape != t.shape or u.shape != t.shape:
+        raise ValueError(f"t, e and u must have the same length, at least 2, got shapes "
+                         f"{t.shape}, {e.shape}, {u.shape}")
+    if not np.all(np.diff(t) > 0):
+        raise ValueError("t must be strictly increasing")
     if u_tol is None:
-        finite_u = u[np.isfinite(u)]
-        u_tol = 1e-9 * max(1.0, float(np.max(np.abs(finite_u))) if finite_u.size else 1.0)
+        u_tol = 1e-9 * max(1.0, float(np.max(np.abs(u))))
+    u_tol = check_finite_scalar("u_tol", u_tol, low=0.0)
     coast = (e < 0) & (np.abs(u) <= u_tol)
     w = _time_weights(t)
     return float(np.sum(w * coast) / np.sum(w))

@@ -10,6 +10,7 @@ unchanged.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from numbers import Real
 
@@ -72,6 +73,40 @@ def _signal(name, value, nchan, t):
         f"{name} must be a scalar, {nchan} value(s), or an array of shape ({nchan}, {T}) "
         f"over timepts, got shape {arr.shape}"
     )
+
+
+def _available_memory():
+    """Bytes of physical memory available now (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(T, plant, controller):
+    """Refuse, before any work, a run whose arrays would not fit in memory."""
+    n, m, q, p = plant.nstates + controller.nstates, plant.ninputs, plant.ndisturbances, \
+        plant.noutputs
+    # float64 rows over T: kernel outputs (states, outputs, u, u_raw), signals (r, d), and the
+    # response's copies (applied u, loop signals, e); twice for the transposes numpy makes
+    need = 8 * T * 2 * (n + p + 2 * m + 1 + q + 2 * m + 1)
+    have = _available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"timepts holds {T} points: the run's arrays need about {need / 2**30:.3g} GiB, more "
+            f"than the {have / 2**30:.3g} GiB available; use fewer output points (the solvers "
+            "step independently of them)")
+
+
+def _disturbance(plant, value, t):
+    """The disturbance signal; a nonzero one for a plant without disturbance inputs is an
+    error, not something to drop."""
+    d = _signal("disturbance", value, max(plant.ndisturbances, 1), t)
+    if plant.ndisturbances == 0 and np.any(d != 0):
+        raise ValueError(
+            f"disturbance was given ({value!r}) but {type(plant).__name__} has no disturbance "
+            "inputs (ndisturbances = 0); leave it out, or give the plant a disturbance input")
+    return d
 
 
 def _apply_params(plant, controller, params):
@@ -147,16 +182,21 @@ def _check_step_budget(solver, controller, t, max_step):
     if steps <= solver.max_steps:
         return
     name = type(solver).__name__
-    if solver.max_step is None:
-        hint = (f"the default step {max_step:.3g} s resolves the loop's fastest mode "
-                f"({0.2 / max_step:.3g}/s); if the loop also has slow modes it is stiff: use "
-                "solver=lc.Rosenbrock23() (or lc.Dopri5()), or give "
-                f"{name}(max_step=..., max_steps=...) explicitly")
+    span = t[-1] - t[0]
+    by_steps = span / max_step
+    if getattr(solver, "substeps", 1) * (t.size - 1) > 2 * by_steps:
+        hint = f"lower substeps (now {solver.substeps}) or max_steps' limit"
+    elif solver.max_step is None:
+        hint = (f"shorten timepts (now {span:.6g} s), or: the default step {max_step:.3g} s "
+                f"resolves the loop's fastest mode ({0.2 / max_step:.3g}/s); if the loop also "
+                "has slow modes it is stiff: use solver=lc.Rosenbrock23() (or lc.Dopri5()), or "
+                f"give {name}(max_step=..., max_steps=...) explicitly")
     else:
-        hint = "raise max_step or max_steps, or use an adaptive solver (lc.Dopri5())"
+        hint = ("shorten timepts, raise max_step or max_steps, or use an adaptive solver "
+                "(lc.Dopri5())")
     raise ValueError(
         f"{name} would take about {steps:.3g} steps (max_step = {max_step:.3g} s over "
-        f"{t[-1] - t[0]:.6g} s), more than max_steps = {solver.max_steps}: {hint}")
+        f"{span:.6g} s), more than max_steps = {solver.max_steps}: {hint}")
 
 
 def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
@@ -258,10 +298,17 @@ def prepare(plant, controller, timepts, reference=0.0, disturbance=None, initial
     plant, controller = _apply_params(plant, controller, params)
     _check_feedthrough(plant)
     t = _timepts(timepts)
+    solver = _check_solver(solver)
+    _check_memory(t.size, plant, controller)
+    if not solver.adaptive and t.size - 1 > solver.max_steps:
+        # at least one step per output interval: refuse before touching T-sized arrays
+        raise ValueError(
+            f"timepts holds {t.size} points and {type(solver).__name__} takes at least one step "
+            f"per interval, more than max_steps = {solver.max_steps}: use fewer output points "
+            "or raise max_steps")
     x0, xc0 = _initial_states(plant, controller, initial_state, controller_state)
     r = _signal("reference", reference, 1, t)
-    d = _signal("disturbance", disturbance, max(plant.ndisturbances, 1), t)
-    solver = _check_solver(solver)
+    d = _disturbance(plant, disturbance, t)
     return prepare_point(plant, controller, solver, t, r, d, x0, xc0)
 
 

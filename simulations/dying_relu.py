@@ -27,6 +27,7 @@ import numpy as np
 from leaky_control.activations import prelu, prelu_backward
 from leaky_control.bridge.init import init_mlp
 from leaky_control.bridge.training import train
+from leaky_control.cli import output_folder, positive_int
 
 UNITS = (("relu", 0.0, False), ("leaky", 0.01, False), ("prelu", 0.01, True))
 NETS = (("relu", None), ("leaky", 0.01), ("leaky", 0.1), ("prelu", 0.01))
@@ -153,9 +154,9 @@ def main(argv=None):
         0 on success.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results", help="output directory (created if missing)")
-    parser.add_argument("--steps", type=int, default=1000, help="steps for the three-point neuron")
-    parser.add_argument("--epochs", type=int, default=100, help="epochs for the deeper network")
+    parser.add_argument("--out", type=output_folder, default="results", help="output directory (created if missing)")
+    parser.add_argument("--steps", type=positive_int, default=1000, help="steps for the three-point neuron")
+    parser.add_argument("--epochs", type=positive_int, default=100, help="epochs for the deeper network")
     parser.add_argument("--quick", action="store_true", help="few steps/epochs (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:

@@ -30,6 +30,7 @@ from leaky_control.analysis.lipschitz import (
     lipschitz_bound,
     lipschitz_lower_bound,
 )
+from leaky_control.cli import output_folder, positive_int
 
 
 def random_net(sizes, seed, bias_scale=0.5):
@@ -156,8 +157,8 @@ def plot(rows, radius_rows, a_leaky, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="out/lipschitz_vs_slope", help="output directory")
-    parser.add_argument("--n-slopes", type=int, default=11, help="number of leak values in [0, 1]")
+    parser.add_argument("--out", type=output_folder, default="out/lipschitz_vs_slope", help="output directory")
+    parser.add_argument("--n-slopes", type=positive_int, default=11, help="number of leak values in [0, 1]")
     parser.add_argument("--leak", type=float, default=0.2, help="leak for the radius comparison")
     args = parser.parse_args(argv)
     out = Path(args.out)

@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from leaky_control.cli import output_folder, positive_int
+
 PANELS = (("Overshoot", "overshoot [%]"), ("IAE", "IAE [m]"),
           ("CoastingFraction", "coasting fraction"))
 
@@ -84,8 +86,8 @@ def write_outputs(slopes, gains, res, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results/slope_gain_sweep", help="output folder")
-    parser.add_argument("--n", type=int, default=41, help="grid points per axis")
+    parser.add_argument("--out", type=output_folder, default="results/slope_gain_sweep", help="output folder")
+    parser.add_argument("--n", type=positive_int, default=41, help="grid points per axis")
     parser.add_argument("--progress", action="store_true", help="tqdm progress bar")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder (resumable)")
     args = parser.parse_args(argv)

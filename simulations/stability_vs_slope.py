@@ -29,6 +29,8 @@ import control as ct
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from leaky_control.cli import output_folder, positive_int, positive_seconds
+
 K_GAIN = 5.0
 
 
@@ -46,12 +48,12 @@ def _simulate(A, B, C, k, a, r, x0, t_end, n_out=400):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("results/stability_vs_slope"),
+    parser.add_argument("--out", type=output_folder, default="results/stability_vs_slope",
                         help="output directory (created if missing)")
-    parser.add_argument("--n-slopes", type=int, default=21, help="number of leaks in [0, 1]")
+    parser.add_argument("--n-slopes", type=positive_int, default=21, help="number of leaks in [0, 1]")
     parser.add_argument("--slope", type=float, default=0.5,
                         help="leak used for the trajectory plot (must be certified)")
-    parser.add_argument("--horizon", type=float, default=5.0,
+    parser.add_argument("--horizon", type=positive_seconds, default=5.0,
                         help="simulated time in units of the certified time constant 1/c")
     args = parser.parse_args(argv)
 
@@ -63,7 +65,7 @@ def main(argv=None):
     from leaky_control.analysis.contraction import contraction_rate
     from leaky_control.analysis.sector import circle_criterion, popov_criterion
 
-    out = args.out
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     plant = ct.ss(ct.tf([1], [1, 3, 3, 1]))
     A, B, C = (np.asarray(m) for m in (plant.A, plant.B, plant.C))

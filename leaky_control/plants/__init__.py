@@ -62,12 +62,22 @@ def as_plant(sys, *, input_limits=None):
             for j in range(sys.ninputs):
                 num = np.trim_zeros(np.atleast_1d(sys.num[i][j]), "f")
                 den = np.trim_zeros(np.atleast_1d(sys.den[i][j]), "f")
+                if not (np.all(np.isfinite(num)) and np.all(np.isfinite(den))):
+                    raise ValueError(
+                        f"transfer function {i},{j} must have finite coefficients, got "
+                        f"numerator {num.tolist()} and denominator {den.tolist()}")
                 if len(num) > len(den):
                     raise ValueError(
                         f"transfer function {i},{j} is not proper (numerator degree {len(num) - 1} "
                         f"> denominator degree {len(den) - 1}); only proper plants can be simulated"
                     )
-        sys = ct.tf2ss(sys)
+        try:
+            sys = ct.tf2ss(sys)
+        except ct.ControlMIMONotImplemented:
+            raise ValueError(
+                f"a {sys.noutputs}x{sys.ninputs} transfer function needs slycot to be realised "
+                "(python-control's tf2ss); pass the plant as ct.ss(A, B, C, D) or an "
+                "(A, B, C, D) tuple, or pip install slycot") from None
     if isinstance(sys, ct.StateSpace):
         _check_continuous(sys)
         return LinearPlant(sys.A, sys.B, sys.C, sys.D, input_limits=input_limits,

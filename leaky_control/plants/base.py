@@ -185,9 +185,16 @@ def input_limits_arrays(name, limits, m):
     """``(lower, upper)`` arrays of length ``m`` from ``None`` or a pair of scalars/arrays."""
     if limits is None:
         return np.full(m, -np.inf), np.full(m, np.inf)
-    lo, hi = limits
-    lo = np.broadcast_to(np.asarray(lo, dtype=float), (m,)).copy()
-    hi = np.broadcast_to(np.asarray(hi, dtype=float), (m,)).copy()
+    allowed = (f"{name} must be None or a pair (lower, upper) of numbers or length-{m} "
+               f"arrays with lower < upper (infinite allowed, no NaN)")
+    if isinstance(limits, str | bytes) or np.iscomplexobj(limits):
+        raise TypeError(f"{allowed}, got {limits!r}")
+    try:
+        lo, hi = limits
+        lo = np.broadcast_to(np.asarray(lo, dtype=float), (m,)).copy()
+        hi = np.broadcast_to(np.asarray(hi, dtype=float), (m,)).copy()
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{allowed}, got {limits!r}") from None
     if np.isnan(lo).any() or np.isnan(hi).any() or np.any(lo >= hi):
         raise ValueError(
             f"{name} must be (lower, upper) with lower < upper and no NaN, got {limits!r}")

@@ -92,7 +92,10 @@ class CruiseControl(Plant):
             check_finite_scalar(k, getattr(self, k), low=0.0, low_open=True)
         for k in ("Cr", "Cd", "beta"):
             check_finite_scalar(k, getattr(self, k), low=0.0)
-        alpha = tuple(float(a) for a in self.alpha)
+        try:
+            alpha = tuple(float(a) for a in self.alpha)
+        except (TypeError, ValueError, OverflowError):
+            alpha = ()
         if len(alpha) < 1 or not all(math.isfinite(a) and a > 0 for a in alpha):
             raise ValueError(
                 f"alpha must be a non-empty sequence of positive numbers, got {self.alpha!r}")

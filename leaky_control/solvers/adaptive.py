@@ -15,9 +15,9 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from .._validate import check_finite_scalar
+from .._validate import check_finite_scalar, check_int
 from ..status import Status
-from .base import Solver
+from .base import MAX_COUNT, Solver
 from .loop import (
     DIVERGENCE_BOUND,
     all_finite,
@@ -74,9 +74,8 @@ class AdaptiveSolver(Solver):
                 math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
             raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
                              f"got {self.dtmax!r}")
-        if isinstance(self.max_steps, bool) or \
-                not isinstance(self.max_steps, int | np.integer) or self.max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+        # the count travels to the kernel as float64: above 2**53 it would not be exact
+        check_int("max_steps", self.max_steps, low=1, high=MAX_COUNT)
         if self.first_step is not None:
             check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
 

@@ -22,6 +22,10 @@ from .._dispatch import register
 __all__ = ["Solver"]
 
 
+#: the largest step count a solver accepts: counts reach the kernels as float64, exact to 2**53
+MAX_COUNT = 2**53
+
+
 class Solver:
     """Base class of the solvers (see the module docstring)."""
 

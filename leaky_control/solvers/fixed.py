@@ -13,8 +13,8 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validate import check_finite_scalar
-from .base import Solver
+from .._validate import check_finite_scalar, check_int
+from .base import MAX_COUNT, Solver
 from .loop import (
     DIVERGENCE_BOUND,
     all_finite,
@@ -148,12 +148,9 @@ class _FixedStep(Solver):
     def __post_init__(self):
         if self.max_step is not None:
             check_finite_scalar("max_step", self.max_step, low=0.0, low_open=True)
-        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or \
-                self.substeps < 1:
-            raise ValueError(f"substeps must be an integer >= 1, got {self.substeps!r}")
-        if isinstance(self.max_steps, bool) or \
-                not isinstance(self.max_steps, int | np.integer) or self.max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+        # counts travel to the kernel as float64: above 2**53 they would not be exact
+        check_int("substeps", self.substeps, low=1, high=MAX_COUNT)
+        check_int("max_steps", self.max_steps, low=1, high=MAX_COUNT)
 
     def planned_steps(self, t, max_step, sample_time=None):
         """The number of steps a run on output times ``t`` takes (checked against

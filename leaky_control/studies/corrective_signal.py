@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 
+from ..cli import output_folder, positive_int, positive_seconds
 from .cruise_control import KI, KP, V0, VREF, road_slope
 
 #: adaptation gain of the adaptive controller (slope 0 -> about 0.8 over the overshoot)
@@ -160,9 +161,9 @@ def main(argv=None):
         0 on success.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results", help="output folder (created if missing)")
-    parser.add_argument("--final-time", type=float, default=60.0, help="simulated time [s]")
-    parser.add_argument("--epochs", type=int, default=100, help="training epochs")
+    parser.add_argument("--out", type=output_folder, default="results", help="output folder (created if missing)")
+    parser.add_argument("--final-time", type=positive_seconds, default=60.0, help="simulated time [s]")
+    parser.add_argument("--epochs", type=positive_int, default=100, help="training epochs")
     args = parser.parse_args(argv)
     if args.final_time <= 0 or args.epochs < 1:
         parser.error("--final-time must be > 0 and --epochs >= 1")

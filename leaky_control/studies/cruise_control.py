@@ -24,6 +24,8 @@ import sys
 
 import numpy as np
 
+from ..cli import output_folder, positive_seconds
+
 SLOPES = (0.0, 0.1, 1.0)
 KP, KI = 0.5, 0.1
 V0, VREF = 20.0, 25.0
@@ -106,8 +108,10 @@ def format_table(rows):
 def main(argv=None):
     """Command-line entry point: ``--out DIR`` (default ``results``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="results", help="output folder (created if missing)")
-    parser.add_argument("--final-time", type=float, default=60.0, help="simulated time [s]")
+    parser.add_argument("--out", type=output_folder, default="results",
+                        help="output folder (created if missing)")
+    parser.add_argument("--final-time", type=positive_seconds, default=60.0,
+                        help="simulated time [s]")
     args = parser.parse_args(argv)
     rows = run_study(final_time=args.final_time)
     csv_path, png_path = write_outputs(rows, args.out)

@@ -1,0 +1,102 @@
+"""Regressions of the bad-input matrix (issue 12) on the simulator side: each case used to
+hang, crash, return a silently wrong result or raise an exception that did not name the
+parameter. Each now fails fast with an error naming the parameter, the value and what is
+allowed (or, for the disturbance and coasting cases, refuses what it used to drop)."""
+
+import time
+
+import control as ct
+import numba
+import numpy as np
+import pytest
+
+import leaky_control as lc
+from leaky_control.cli import main as cli_main
+
+PLANT = lc.FirstOrderLag()
+
+
+def P(**kw):
+    return lc.LeakyP(kp=2.0, negative_slope=0.1, **kw)
+
+
+REFUSED = [
+    # (call, exception, words the message must contain)
+    (lambda: lc.simulate(PLANT, P(), 1e12), ValueError, ["shorten timepts", "max_steps"]),
+    (lambda: lc.simulate(PLANT, P(), 1e300), ValueError, ["shorten timepts"]),
+    (lambda: lc.simulate(PLANT, P(), 1.0, solver=lc.RK4(max_step=1e-12)), ValueError,
+     ["max_steps"]),
+    (lambda: lc.simulate(PLANT, P(), 1.0, solver=lc.RK4(substeps=10**13)), ValueError,
+     ["substeps"]),
+    (lambda: lc.RK4(substeps=2**70), ValueError, ["substeps", "integer in [1,"]),
+    (lambda: lc.RK4(substeps=2.0), TypeError, ["substeps", "integer"]),
+    (lambda: lc.Dopri5(max_steps=2**63 - 1), ValueError, ["max_steps"]),
+    (lambda: lc.simulate(PLANT, P(dt=1e-12), 1.0), ValueError, ["max_steps"]),
+    (lambda: lc.LeakyP(kp=10**400, negative_slope=0.1), ValueError,
+     ["kp", "401 digits"]),
+    (lambda: lc.simulate(ct.tf([np.nan], [1, 1]), P(), 1.0), ValueError,
+     ["transfer function", "finite coefficients"]),
+    (lambda: lc.as_plant(ct.tf([[[1], [1]], [[1], [2]]], [[[1, 1], [1, 2]], [[1, 3], [1, 4]]])),
+     ValueError, ["2x2 transfer function", "ct.ss"]),
+    (lambda: lc.LinearPlant([[-1.0]], [[1.0]], [[1.0]], [[0.0]], input_limits=3), TypeError,
+     ["input_limits", "pair"]),
+    (lambda: lc.LinearPlant([[-1.0]], [[1.0]], [[1.0]], [[0.0]], input_limits="ab"),
+     TypeError, ["input_limits"]),
+    (lambda: lc.CruiseControl(alpha=5), ValueError, ["alpha", "sequence"]),
+    (lambda: lc.closed_loop_nlsys(PLANT, "P"), TypeError, ["controller", "str"]),
+    (lambda: lc.coasting_fraction([0, 1, 2, 3], [np.nan, -1, -1, -1], [0, 0, 0, 0]),
+     ValueError, ["e must be finite"]),
+    (lambda: lc.coasting_fraction([0, 1, 2], [1, -1, -1], [0, 0]), ValueError,
+     ["same length"]),
+    (lambda: lc.simulate(PLANT, P(), np.linspace(0.0, 1.0, 20_000_002)), ValueError,
+     ["timepts holds 20000002 points", "max_steps"]),
+    (lambda: lc.simulate(PLANT, P(), 1.0, initial_state=[np.nan]), ValueError,
+     ["initial_state must be finite, got nan"]),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "words"), REFUSED)
+def test_bad_input_is_refused_fast_and_by_name(call, exc, words):
+    start = time.perf_counter()
+    with pytest.raises(exc) as info:
+        call()
+    # refused before any integration: the hangs of the report took minutes
+    assert time.perf_counter() - start < 30.0
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_a_huge_output_grid_is_refused_before_its_arrays_are_built(monkeypatch):
+    import leaky_control.simulation as sim
+
+    # pretend the machine has 1 MiB free: 100,000 points of a 2-state loop need more
+    monkeypatch.setattr(sim, "_available_memory", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"timepts holds 100000 points.*GiB"):
+        lc.simulate(lc.MassSpringDamper(), P(), np.linspace(0.0, 1.0, 100_000))
+
+
+def test_a_disturbance_for_a_plant_without_one_is_refused_not_dropped():
+    @lc.rhs
+    @numba.njit
+    def decay(t, x, ud, params, dx):
+        dx[0] = -x[0] + ud[0]
+
+    plant = lc.NumbaPlant(decay, nstates=1, ninputs=1, ndisturbances=0)
+    with pytest.raises(ValueError, match=r"disturbance was given \(5.0\).*ndisturbances = 0"):
+        lc.simulate(plant, P(), 1.0, disturbance=5.0)
+    # zero is no disturbance: accepted, as before
+    assert lc.simulate(plant, P(), 1.0, disturbance=0.0).success
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["demo", "--final-time", "nan"], "--final-time: must be finite and > 0"),
+    (["demo", "--final-time", "abc"], "--final-time: must be a number of seconds"),
+    (["demo", "--final-time", "-1"], "--final-time: must be finite and > 0"),
+    (["demo", "--out", "/proc/leaky-control-cannot-write-here"], "--out: cannot create folder"),
+])
+def test_the_cli_says_what_is_wrong_without_a_traceback(argv, words, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli_main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
