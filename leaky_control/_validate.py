@@ -98,6 +98,9 @@ def as_finite_array(name, value, *, ndim=None, shape=None, dtype=np.float64):
         raise TypeError(f"{name} must be real, got complex values ({np.asarray(value).dtype})")
     try:
         arr = np.ascontiguousarray(value, dtype=dtype)
+    except OverflowError:  # an int beyond float range (10**400)
+        raise ValueError(f"{name} must be finite, got an integer beyond the float range "
+                         "(about 1.8e308)") from None
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of real numbers, got {value!r}") from exc
     if ndim is not None and arr.ndim != ndim:

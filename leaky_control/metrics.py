@@ -160,8 +160,14 @@ def _step_data(data, timepts, output):
         if timepts is None:
             raise TypeError("step_info of an array of samples needs timepts (their times), "
                             "as control.step_info(y, T) does")
-        y = np.ascontiguousarray(np.squeeze(np.asarray(data, dtype=float)))
-        t = np.ascontiguousarray(np.asarray(timepts, dtype=float))
+        # NaN samples are a run's honest failure marker: allowed in y, not in the times
+        try:
+            y = np.ascontiguousarray(np.squeeze(np.asarray(data, dtype=float)))
+        except (TypeError, ValueError, OverflowError):
+            raise TypeError(f"data must be an array of real output samples, got {data!r}") \
+                from None
+        t = as_finite_array("timepts", np.squeeze(np.asarray(timepts, dtype=object))
+                            if np.ndim(timepts) else timepts)
         if y.ndim != 1 or t.shape != y.shape:
             raise ValueError(f"data and timepts must be 1-D of the same length, got shapes "
                              f"{np.shape(data)} and {np.shape(timepts)}")

@@ -18,6 +18,7 @@ import control as ct
 import numpy as np
 
 from ._dispatch import model_of
+from ._probe import probe_models
 from ._validate import as_finite_array, check_finite_scalar
 from .controllers.base import Controller
 from .plants import as_plant
@@ -35,14 +36,17 @@ _DEFAULT_NPTS = 1001
 def _timepts(timepts):
     if isinstance(timepts, Real) and not isinstance(timepts, bool):
         tf = check_finite_scalar("timepts", timepts, low=0.0, low_open=True)
+        if tf < 1e-190:  # its 1000 steps would be subnormal: see the spacing check below
+            raise ValueError(f"timepts (a final time) must be at least 1e-190 s, got {tf!r}")
         return np.linspace(0.0, tf, _DEFAULT_NPTS)
     if isinstance(timepts, np.ndarray) and timepts.dtype == np.float64 and timepts.ndim == 1 \
             and timepts.size >= 2 and timepts.flags.c_contiguous:
         # one pass for the common case: finite ends and positive steps imply every entry is
         # finite (an inf or NaN inside makes some step non-positive or NaN)
-        if math.isfinite(timepts[0]) and math.isfinite(timepts[-1]) and \
-                (timepts[1:] > timepts[:-1]).all():
-            return timepts
+        if math.isfinite(timepts[0]) and math.isfinite(timepts[-1]):
+            ends = max(abs(timepts[0]), abs(timepts[-1]))
+            if (timepts[1:] - timepts[:-1]).min() > max(8 * np.spacing(ends), 1e-200):
+                return timepts
     t = as_finite_array("timepts", timepts, ndim=1)
     if t.size < 2:
         raise ValueError(f"timepts must hold at least 2 points, got {t.size}")
@@ -50,8 +54,16 @@ def _timepts(timepts):
     if not np.all(steps > 0):
         i = int(np.argmin(steps > 0))
         raise ValueError(
-            f"timepts must be strictly increasing; timepts[{i + 1}]={t[i + 1]!r} <= timepts[{i}]={t[i]!r}"
-        )
+            f"timepts must be strictly increasing; timepts[{i + 1}]={float(t[i + 1])!r} <= "
+            f"timepts[{i}]={float(t[i])!r}")
+    # steps are computed as differences and quotients of times: a spacing at the level of
+    # rounding (or subnormal) would make them zero or infinite
+    tiny = 8 * np.spacing(np.maximum(np.abs(t[:-1]), np.abs(t[1:])))
+    if not np.all(steps > np.maximum(tiny, 1e-200)):
+        i = int(np.argmin(steps > np.maximum(tiny, 1e-200)))
+        raise ValueError(
+            f"timepts must be spaced well above rounding; timepts[{i}]={float(t[i])!r} and "
+            f"timepts[{i + 1}]={float(t[i + 1])!r} are {float(steps[i])!r} apart")
     return t
 
 
@@ -110,10 +122,12 @@ def _disturbance(plant, value, t):
 
 
 def _apply_params(plant, controller, params):
-    if not params:
+    if params is None:
         return plant, controller
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of parameter names to values, got {type(params).__name__}")
+    if not params:
+        return plant, controller
     cnames, pnames = set(controller.params), set(plant.params)
     unknown = set(params) - cnames - pnames
     if unknown:
@@ -320,6 +334,7 @@ def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
     C = controller.record(plant)
     P = plant.record()
     model_of(P), model_of(C)  # a record no model owns is refused here, by name
+    probe_models(plant, controller, P, C, x0, xc0)
     if solver.adaptive:
         max_step = math.nan
     else:

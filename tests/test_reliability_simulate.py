@@ -100,3 +100,45 @@ def test_the_cli_says_what_is_wrong_without_a_traceback(argv, words, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_an_rhs_writing_past_dx_is_refused_instead_of_corrupting_memory():
+    # nstates=1 but the body writes dx[1]: compiled, numba would write past the array (the
+    # report saw segfaults); the Python probe of the first call catches it by name
+    @lc.rhs
+    @numba.njit
+    def off_by_one(t, x, ud, params, dx):
+        dx[0] = -x[0] + ud[0]
+        dx[1] = 0.0
+
+    plant = lc.NumbaPlant(off_by_one, nstates=1, ninputs=1)
+    for solver in (None, lc.Dopri5()):  # with and without the Jacobian of the default step
+        with pytest.raises(ValueError, match=r"indexed outside its arrays.*nstates=1"):
+            lc.simulate(plant, P(), 1.0, solver=solver)
+
+
+def test_a_controller_writing_past_u_is_refused_by_name():
+    from typing import NamedTuple
+
+    class Rec(NamedTuple):
+        k: float
+
+    class TwoOutputs(lc.Controller):
+        error_feedback = True
+        negative_slope = 1.0
+        Record = Rec
+
+        def record(self, plant):
+            return Rec(1.0)
+
+        def linear_gain(self, plant, Cx=None):
+            return np.zeros((1, plant.nstates))
+
+        @staticmethod
+        def output(c, t, X, n, y, r, uraw, u):
+            uraw[0] = c.k * (r[0] - y[0])
+            uraw[1] = 0.0  # the plant has one input
+            u[0] = uraw[0]
+
+    with pytest.raises(ValueError, match=r"TwoOutputs.output indexed outside its arrays"):
+        lc.simulate(PLANT, TwoOutputs(), 1.0)

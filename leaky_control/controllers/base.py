@@ -47,8 +47,10 @@ def check_limits(u_min, u_max):
                 raise ValueError(f"{k} must be a real number (infinite allowed), got {v!r}")
             continue
         if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer) \
-                or math.isnan(v):
-            raise ValueError(f"{k} must be a real number (infinite allowed), got {v!r}")
+                or (isinstance(v, int) and abs(v) > 2**1023) or math.isnan(v):
+            shown = f"an integer of {len(str(abs(v)))} digits" if isinstance(v, int) and \
+                not isinstance(v, bool) and abs(v) > 2**1023 else repr(v)
+            raise ValueError(f"{k} must be a real number (infinite allowed), got {shown}")
     if not u_min < u_max:
         raise ValueError(f"u_min must be < u_max, got u_min={u_min!r}, u_max={u_max!r}")
 

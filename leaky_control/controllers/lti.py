@@ -88,7 +88,8 @@ def _lti_sample(c, t, X, n, y, r, uraw, u):
 def _realise(sys):
     """``(A, B, C, D, dt)`` of a SISO python-control LTI system (``dt`` None: continuous)."""
     if not isinstance(sys, ct.TransferFunction | ct.StateSpace):
-        raise TypeError(_not_lti_message(sys))
+        raise TypeError(f"sys must be a single-input single-output control.TransferFunction or "
+                        f"control.StateSpace (ct.tf, ct.ss), got {type(sys).__name__}")
     if sys.ninputs != 1 or sys.noutputs != 1:
         raise ValueError(
             f"LeakyLTI needs a single-input single-output system (it acts on the error "

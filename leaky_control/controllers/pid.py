@@ -139,7 +139,7 @@ class LeakyPID(ErrorFeedback):
         for k in ("kp", "ki", "kd"):
             check_finite_scalar(k, getattr(self, k))
         check_negative_slope(self)
-        if self.shape not in _SHAPES:
+        if not isinstance(self.shape, str) or self.shape not in _SHAPES:
             raise ValueError(f"shape must be 'error' or 'output', got {self.shape!r}")
         check_limits(self.u_min, self.u_max)
         if self.kaw is not None:

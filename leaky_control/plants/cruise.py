@@ -103,7 +103,8 @@ class CruiseControl(Plant):
         if isinstance(self.gear, bool) or not isinstance(self.gear, int | np.integer) or not (
             1 <= self.gear <= len(alpha)
         ):
-            raise ValueError(f"gear must be an integer in [1, {len(alpha)}], got {self.gear!r}")
+            raise ValueError(f"gear must be an integer in [1, {len(alpha)}] (one per entry of "
+                             f"alpha), got {self.gear!r}")
         if not isinstance(self.brake, bool | np.bool_):
             raise TypeError(f"brake must be True or False, got {self.brake!r}")
         if self.brake_force is not None:

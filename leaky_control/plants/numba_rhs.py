@@ -234,8 +234,9 @@ class NumbaPlant(Plant):
                            np.zeros(self.ninputs + self.ndisturbances))
 
     def _model_functions(self):
-        f, n, m, C, pv = (self.dynamics_function.dispatcher, self.nstates, self.ninputs, self.C,
-                          self.param_values)
+        # the user's function in plain Python: numpy checks its indexing (see _probe.py)
+        f, n, m, C, pv = (python_function(self.dynamics_function.dispatcher), self.nstates,
+                          self.ninputs, self.C, self.param_values)
         lo, hi = self._lo, self._hi
 
         def upd(t, x, ud, params):

@@ -66,6 +66,10 @@ class Pendulum(Plant):
         check_finite_scalar("l", self.l, low=0.0, low_open=True)
         check_finite_scalar("b", self.b, low=0.0)
         check_finite_scalar("g", self.g, low=0.0)
+        for k in ("u_min", "u_max"):  # scalars: the pendulum has one torque input
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
+                raise TypeError(f"{k} must be a real number (infinite allowed), got {v!r}")
         input_limits_arrays("(u_min, u_max)", (self.u_min, self.u_max), 1)
 
     def actuator_limits(self):

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._validate import check_finite_scalar
 from .linear import LinearPlant
 
 __all__ = ["DCMotor", "FirstOrderLag", "MassSpringDamper"]
+
+
+def _check_model(name, phys, **matrices):
+    """Refuse parameters whose ratios overflow (tau = 1e-320 makes A = -1/tau infinite), by
+    naming the parameters rather than the matrix built from them."""
+    for key, value in matrices.items():
+        if not np.all(np.isfinite(np.asarray(value, dtype=float))):
+            given = ", ".join(f"{k}={v!r}" for k, v in phys.items())
+            raise ValueError(f"{name} parameters {given} give a non-finite {key} matrix (their "
+                             "ratios overflow); use values of a physical scale")
 
 
 def _fields_repr(obj, names):
@@ -36,8 +48,10 @@ class MassSpringDamper(LinearPlant):
         c = check_finite_scalar("c", c, low=0.0)
         k = check_finite_scalar("k", k, low=0.0)
         object.__setattr__(self, "_phys", dict(m=m, c=c, k=k))
+        A, B = [[0.0, 1.0], [-k / m, -c / m]], [[0.0], [1.0 / m]]
+        _check_model("MassSpringDamper", self._phys, A=A, B=B)
         super().__init__(
-            A=[[0.0, 1.0], [-k / m, -c / m]], B=[[0.0], [1.0 / m]], C=[[1.0, 0.0]],
+            A=A, B=B, C=[[1.0, 0.0]],
             input_limits=input_limits, name=name or "mass-spring-damper",
         )
 
@@ -87,13 +101,14 @@ class DCMotor(LinearPlant):
         K = check_finite_scalar("K", K, low=0.0, low_open=True)
         R = check_finite_scalar("R", R, low=0.0, low_open=True)
         L = check_finite_scalar("L", L, low=0.0, low_open=True)
-        if output not in ("speed", "angle"):
+        if not isinstance(output, str) or output not in ("speed", "angle"):
             raise ValueError(f"output must be 'speed' or 'angle', got {output!r}")
         object.__setattr__(self, "_phys", dict(J=J, b=b, K=K, R=R, L=L, output=output))
         A = [[-b / J, K / J], [-K / L, -R / L]]
         B = [[0.0], [1.0 / L]]
         E = [[-1.0 / J], [0.0]]
         C = [[1.0, 0.0]]
+        _check_model("DCMotor", self._phys, A=A, B=B, E=E)
         if output == "angle":
             A = [[0.0, 1.0, 0.0], [0.0, *A[0]], [0.0, *A[1]]]
             B = [[0.0], *B]
@@ -131,6 +146,7 @@ class FirstOrderLag(LinearPlant):
         gain = check_finite_scalar("gain", gain)
         tau = check_finite_scalar("tau", tau, low=0.0, low_open=True)
         object.__setattr__(self, "_phys", dict(gain=gain, tau=tau))
+        _check_model("FirstOrderLag", self._phys, A=[[-1.0 / tau]], B=[[gain / tau]])
         super().__init__(A=[[-1.0 / tau]], B=[[gain / tau]], C=[[1.0]], input_limits=input_limits,
                          name=name or "first-order-lag")
 

@@ -152,10 +152,13 @@ def operating_point(plant, output, disturbance=None, *, guess=None, tol=1e-10):
         Cx = jacobian(np.concatenate([x0, u0]))[n:, :n]
         x0 = x0 + np.linalg.lstsq(Cx, y_ref - output_of(x0), rcond=None)[0]
     z0 = np.concatenate([x0, u0])
-    if not np.all(np.isfinite(equations(z0))):
+    with np.errstate(over="ignore", invalid="ignore"):  # judged just below, by name
+        start_ok = np.all(np.isfinite(equations(z0)))
+    if not start_ok:
         raise ValueError(
-            f"the plant's equations are not finite at the starting point state={x0.tolist()}, "
-            f"input={u0.tolist()}; give guess=(state, input) where the plant is defined")
+            f"for the set point output={y_ref.tolist()} the plant's equations are not finite at "
+            f"the starting point state={x0.tolist()}, input={u0.tolist()}; give "
+            "guess=(state, input) where the plant is defined, or a set point it can reach")
 
     lb = np.concatenate([np.full(n, -np.inf), lo])
     ub = np.concatenate([np.full(n, np.inf), hi])

@@ -71,6 +71,7 @@ class AdaptiveSolver(Solver):
         check_finite_scalar("atol", self.atol, low=0.0, low_open=True)
         check_finite_scalar("dtmin", self.dtmin, low=0.0)
         if isinstance(self.dtmax, bool) or not isinstance(self.dtmax, Real) or \
+                (isinstance(self.dtmax, int) and abs(self.dtmax) > 2**1023) or \
                 math.isnan(self.dtmax) or not self.dtmax > self.dtmin:
             raise ValueError(f"dtmax must be a number > dtmin = {self.dtmin!r} (inf allowed), "
                              f"got {self.dtmax!r}")
