@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from dataclasses import dataclass
 from numbers import Real
 
@@ -194,7 +195,7 @@ def _check_step_budget(solver, controller, t, max_step):
     """Refuse, before it starts, a fixed-step run that would take more than ``max_steps``."""
     steps = solver.planned_steps(t, max_step, controller.dt if controller.sampled else None)
     if steps <= solver.max_steps:
-        return
+        return steps
     name = type(solver).__name__
     span = t[-1] - t[0]
     by_steps = span / max_step
@@ -281,6 +282,8 @@ class PreparedRun:
         The solver's runtime options.
     max_step : float
         The fixed step in use (NaN for adaptive solvers).
+    steps : float
+        Planned steps (fixed step) or the step budget (adaptive): long runs are interruptible.
     """
 
     plant: object
@@ -295,6 +298,7 @@ class PreparedRun:
     S: tuple
     opts: np.ndarray
     max_step: float
+    steps: float = 0.0
 
 
 def prepare(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
@@ -340,9 +344,10 @@ def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
     else:
         max_step = solver.max_step if solver.max_step is not None else \
             _default_max_step(plant, controller, x0, t, jacobian)
-        _check_step_budget(solver, controller, t, max_step)
+        steps = _check_step_budget(solver, controller, t, max_step)
     return PreparedRun(plant, controller, solver, t, r, d, np.concatenate([x0, xc0]), P, C,
-                       solver.record(), solver.options(max_step), max_step)
+                       solver.record(), solver.options(max_step), max_step,
+                       solver.max_steps if solver.adaptive else steps)
 
 
 def execute(run):
@@ -355,9 +360,46 @@ def execute(run):
     out_u = np.empty((T, plant.ninputs))
     out_uraw = np.empty((T, plant.ninputs))
     info = np.zeros(5)
-    kernel_of(run)(run.S, run.P, run.C, plant.nstates, int(controller.sampled), float(controller.dt or 0.0),
-      run.t, run.r, run.d, run.x0, run.opts, out_x, out_y, out_u, out_uraw, info)
+    args = (run.S, run.P, run.C, plant.nstates, int(controller.sampled),
+            float(controller.dt or 0.0), run.t, run.r, run.d, run.x0, run.opts, out_x, out_y,
+            out_u, out_uraw, info)
+    if run.steps > INTERRUPTIBLE_STEPS:
+        _run_interruptibly(kernel_of(run), args, run.opts)
+    else:
+        kernel_of(run)(*args)
     return out_x, out_y, out_u, out_uraw, info
+
+
+#: runs that may take more steps than this run in a worker thread, so that Ctrl-C stops them
+#: (a compiled kernel never returns to the interpreter to see the signal); below it, the
+#: thread's start would cost more than a run takes (~0.1 s)
+INTERRUPTIBLE_STEPS = 200_000
+
+
+def _run_interruptibly(fn, args, opts):
+    """Call the kernel ``fn(*args)`` in a thread (it releases the GIL) while the main thread
+    waits where ``KeyboardInterrupt`` can reach it; on Ctrl-C set the kernel's stop option
+    (the last of ``opts``, read once per step or output interval), wait for it to return, and
+    re-raise."""
+    errors = []
+
+    def target():
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+
+    worker = threading.Thread(target=target, name="leaky_control kernel", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        opts[opts.size - 1] = 1.0
+        worker.join()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def kernel_of(run):
@@ -365,7 +407,8 @@ def kernel_of(run):
     specialised to the plant and the controller (its ``stats`` tell cache hits from
     compilations)."""
     solver, plant, ctrl = _models(run)
-    return kernel(solver.run, solver, plant, ctrl)
+    # nogil: a long run executes in a worker thread, see _run_interruptibly
+    return kernel(solver.run, solver, plant, ctrl, nogil=True)
 
 
 def _models(run):

@@ -20,6 +20,8 @@ class Status(enum.IntEnum):
     MAX_STEPS = 3
     #: a sweep point whose parameter values a model rejected; it never ran
     INVALID_PARAMETERS = 4
+    #: the run was stopped from outside (Ctrl-C); ``simulate`` then raises KeyboardInterrupt
+    INTERRUPTED = 5
 
 
 def status_message(status, time, solver, final_time):
@@ -51,5 +53,7 @@ def status_message(status, time, solver, final_time):
                 f"t = {time:.6g} of {final_time:.6g}; samples after that are NaN")
     if status is Status.INVALID_PARAMETERS:
         return "invalid parameters: the run did not start"
+    if status is Status.INTERRUPTED:
+        return f"interrupted at t = {time:.6g}; samples after that are NaN"
     return (f"state became non-finite or diverged (|x| > 1e150) at t = {time:.6g}; "
             "samples after that are NaN")

@@ -142,3 +142,38 @@ def test_a_controller_writing_past_u_is_refused_by_name():
 
     with pytest.raises(ValueError, match=r"TwoOutputs.output indexed outside its arrays"):
         lc.simulate(PLANT, TwoOutputs(), 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["RK4", "Dopri5"])
+def test_ctrl_c_stops_a_long_run_promptly(case):
+    import _thread
+    import threading
+
+    ctrl = lc.LeakyPI(kp=3.0, ki=1.0, negative_slope=0.1)
+    if case == "RK4":  # 8M fixed steps
+        plant, x0, t = lc.MassSpringDamper(), [0.0, 0.0], np.linspace(0.0, 20.0, 201)
+        solver = lc.RK4(max_step=2.5e-6)
+    else:  # an undamped 160 Hz oscillator at rtol 1e-10: about 6M adaptive steps
+        plant, x0, t = lc.MassSpringDamper(c=0.0, k=1e6), [1.0, 0.0], np.linspace(0, 200, 201)
+        solver = lc.Dopri5(rtol=1e-10, atol=1e-12, max_steps=10**7)
+    start = time.perf_counter()
+    full = lc.simulate(plant, ctrl, t, solver=solver, initial_state=x0)  # compiles, then runs
+    assert full.success
+    start = time.perf_counter()
+    lc.simulate(plant, ctrl, t, solver=solver, initial_state=x0)
+    t_full = time.perf_counter() - start
+    assert t_full > 1.0  # long enough for the interruption to be visible
+    # Ctrl-C (interrupt_main) 0.2 s into the same run
+    timer = threading.Timer(0.2, _thread.interrupt_main)
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        lc.simulate(plant, ctrl, t, solver=solver, initial_state=x0)
+    elapsed = time.perf_counter() - start
+    timer.cancel()
+    # the kernel checks its stop flag at every output interval (RK4: 40k steps) or step
+    # (Dopri5) and returns; without the check the call would last the whole run
+    assert elapsed < 0.2 + 0.5 * t_full, (elapsed, t_full)
+    assert not any(th.name == "leaky_control kernel" and th.is_alive()
+                   for th in threading.enumerate())

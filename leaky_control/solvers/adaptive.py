@@ -85,10 +85,11 @@ class AdaptiveSolver(Solver):
 
     def options(self, max_step=None):
         """The body's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
-        stop_rel]`` (``first_step`` 0: automatic; ``stop_rel``: see
-        :func:`.stops.signal_stops`)."""
+        stop_rel, stop]`` (``first_step`` 0: automatic; ``stop_rel``: see
+        :func:`.stops.signal_stops`; ``stop``, always last, is set nonzero from another thread
+        to stop a run)."""
         return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
-                         0.0 if self.first_step is None else self.first_step, STOP_REL])
+                         0.0 if self.first_step is None else self.first_step, STOP_REL, 0.0])
 
     def stats(self, info, max_step=None):
         """``nfev`` (evaluations of the integration), ``naccept``, ``nreject``, ``nsteps``
@@ -155,11 +156,12 @@ def initial_step(P, C, n, sampled, t_out, r_sig, d_sig, X, f0, Xt, f1, r, d, y, 
 _NONFINITE = int(Status.NONFINITE)
 _UNDERFLOW = int(Status.STEP_UNDERFLOW)
 _MAX_STEPS = int(Status.MAX_STEPS)
+_INTERRUPTED = int(Status.INTERRUPTED)
 
 
 @njit(inline="always", _nrt=False)
 def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_steps, dtmin,
-                dtmax, nonfinite_trial, info):
+                dtmax, nonfinite_trial, info, opts):
     """Where the next trial step may go: ``(ok, istop, h, tn, hit, at_sample)``.
 
     Copied into each solver body (one call site each): as a called function it cost 12 % of
@@ -167,7 +169,8 @@ def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_step
 
     The step ends at the next forced stop (a signal kink) or sample instant when it would
     reach within 1 % of it (``hit``). ``ok`` is False, with the status and time in ``info``,
-    when the step budget is spent or the step fell below ``dtmin`` (or 16 ulps of ``t``).
+    when the step budget is spent, the step fell below ``dtmin`` (or 16 ulps of ``t``) or
+    the run was asked to stop (the last option, set from another thread: Ctrl-C).
     """
     nt = t_out.size
     while stops[istop] < nt - 1 and t_out[stops[istop]] <= t:
@@ -179,6 +182,10 @@ def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_step
         at_sample = True
     if nsteps >= max_steps:
         info[0] = _MAX_STEPS
+        info[1] = t
+        return False, istop, h, t, False, at_sample
+    if opts[opts.size - 1] != 0.0:
+        info[0] = _INTERRUPTED
         info[1] = t
         return False, istop, h, t, False, at_sample
     h = min(h, dtmax)

@@ -186,7 +186,7 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
     while kout < nt:
         ok, istop, h, tn, hit, at_sample = step_window(
             t_out, stops, istop, t, h, sampled, nxt_sample, naccept + nreject, max_steps,
-            dtmin, dtmax, nonfinite_trial, info)
+            dtmin, dtmax, nonfinite_trial, info, opts)
         if not ok:
             break
 

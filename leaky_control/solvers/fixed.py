@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from .._validate import check_finite_scalar, check_int
+from ..status import Status
 from .base import MAX_COUNT, Solver
 from .loop import (
     DIVERGENCE_BOUND,
@@ -31,13 +32,14 @@ __all__ = ["RK4", "Euler"]
 
 METHOD_EULER = 0
 METHOD_RK4 = 1
+STATUS_INTERRUPTED = int(Status.INTERRUPTED)
 #: RK4's nodes, which are also its stage coefficients (A = diag(c[1:]))
 _C = (0.0, 0.5, 0.5, 1.0)
 
 
 @njit(_nrt=False)
 def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, min_substeps,
-                out_x, out_y, out_u, out_uraw, info, X, Xt, K, y, u, uraw, r, d):
+                out_x, out_y, out_u, out_uraw, info, X, Xt, K, y, u, uraw, r, d, opts):
     nx = X.size
     nt = t_out.size
     nst = 4 if method == METHOD_RK4 else 1
@@ -60,6 +62,12 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
     for k in range(nt - 1):
         ta = t_out[k]
         tb = t_out[k + 1]
+        if opts[opts.size - 1] != 0.0:  # asked to stop from another thread (Ctrl-C)
+            info[0] = STATUS_INTERRUPTED
+            info[1] = ta
+            info[2] = nsteps_total
+            fill_nan(out_x, out_y, out_u, out_uraw, k + 1)
+            return
         inv_hk = 1.0 / (tb - ta)
         t = ta
         while True:
@@ -122,10 +130,10 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
 def simulate_fixed(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y,
                    out_u, out_uraw, info):
     """Allocate the scratch arrays and run the fixed-step body (``s.method``: Euler or RK4;
-    ``opts = [max_step, substeps]``)."""
+    ``opts = [max_step, substeps, stop]``)."""
     X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 5)
     _fixed_body(P, C, n, sampled, dts, s.method, t_out, r_sig, d_sig, opts[0], int(opts[1]),
-                out_x, out_y, out_u, out_uraw, info, X, w[0], w[1:], y, u, uraw, r, d)
+                out_x, out_y, out_u, out_uraw, info, X, w[0], w[1:], y, u, uraw, r, d, opts)
 
 
 class FixedStepRecord(NamedTuple):
@@ -167,8 +175,9 @@ class _FixedStep(Solver):
         return FixedStepRecord(self.method_code)
 
     def options(self, max_step):
-        """``[max_step, substeps]`` for the body; ``max_step`` is the step in use."""
-        return np.array([float(max_step), float(self.substeps)])
+        """``[max_step, substeps, stop]`` for the body; ``max_step`` is the step in use; ``stop``,
+        always last, is set nonzero from another thread to stop a run."""
+        return np.array([float(max_step), float(self.substeps), 0.0])
 
     def stats(self, info, max_step=None):
         return {"nsteps": int(info[2]), "nfev": int(self.stages * info[2]),

@@ -225,7 +225,7 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     while kout < nt:
         ok, istop, h, tn, hit, at_sample = step_window(
             t_out, stops, istop, t, h, sampled, t_sample, naccept + nreject, max_steps,
-            dtmin, dtmax, nonfinite_trial, info)
+            dtmin, dtmax, nonfinite_trial, info, opts)
         if not ok:
             break
 
