@@ -57,6 +57,10 @@ CONTROLLER_ARGS = {
                            ["K", "negative_slope", "kr", "u_min", "u_max", "dt"]),
     "AdaptivePReLU": (lc.AdaptivePReLU, dict(kp=1.0, ki=0.5, gamma=1.0, a0=0.1),
                       ["kp", "ki", "gamma", "a0", "u_min", "u_max"]),
+    "LeakyMLP": (lc.LeakyMLP, dict(weights=[np.ones((1, 2))], biases=[np.zeros(1)],
+                                   negative_slope=0.1),
+                 ["weights", "biases", "negative_slope", "reference_input", "u_min", "u_max",
+                  "dt"]),
     "LeakyLTI": (lc.LeakyLTI, dict(sys=ct.tf([1.0, 0.5], [1.0, 0.0]), negative_slope=0.1),
                  ["sys", "negative_slope", "u_min", "u_max"]),
 }

@@ -102,6 +102,11 @@ class LeakyMLP(Controller):
     reads_state = True
 
     def __post_init__(self):
+        for k in ("weights", "biases"):
+            v = getattr(self, k)
+            if isinstance(v, str | bytes | dict) or not hasattr(v, "__len__"):
+                raise TypeError(f"{k} must be a sequence of arrays (one per layer), got "
+                                f"{type(v).__name__}")
         if len(self.weights) < 1 or len(self.weights) != len(self.biases):
             raise ValueError(
                 f"weights and biases must be non-empty sequences of equal length, got "
