@@ -20,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "response": ("LoopResponse",),
     "solvers": ("RK4", "Euler", "Dopri5", "Tsit5", "Rosenbrock23"),
     "status": ("Status",),
+    "_jit": ("KernelCacheWarning",),
     "sweeps": ("sweep", "Points", "SweepResult"),
     "precompile": ("warmup",),
     "metrics": ("step_info", "coasting_fraction"),

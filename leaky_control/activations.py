@@ -20,8 +20,8 @@ the simulator; they are compiled on first call (and cached on disk), never at im
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ._jit import cached_njit
 from ._validate import check_finite_scalar
 
 __all__ = [
@@ -244,13 +244,13 @@ def leaky_relu_logabsdet(x, negative_slope=0.01):
     return float(out) if np.ndim(out) == 0 else out
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def leaky_relu_scalar(x, a):
     """numba kernel: ``x if x >= 0 else a * x`` for floats."""
     return x if x >= 0.0 else a * x
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def leaky_relu_grad_scalar(x, a):
     """numba kernel: ``1`` if ``x > 0`` else ``a``."""
     return 1.0 if x > 0.0 else a

@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jit import cached_njit
+
 #: the metrics' names (python-control's keys, then ours), in the order the kernel writes them
 STEP_INFO_KEYS = (
     "RiseTime", "SettlingTime", "SettlingMin", "SettlingMax", "Overshoot", "Undershoot",
@@ -170,5 +172,5 @@ def step_metrics_kernel():
     global _entry
     if _entry is None:
         # everything it compiles lives in this file, whose changes numba's cache detects
-        _entry = njit(cache=True)(_step_metrics_entry)
+        _entry = cached_njit(_step_metrics_entry)
     return _entry

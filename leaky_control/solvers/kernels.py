@@ -16,6 +16,12 @@ name are removed when a new one is made.
 
 A model defined inside a function (``<locals>`` in its qualified name) cannot be named by
 pickle, which numba's cache index needs: its kernels are compiled per process, uncached.
+
+The cache is numba's with the library's safeguards
+(:func:`leaky_control._jit.enable_disk_cache`): every file carries a checksum, and a damaged
+one is deleted and its kernel recompiled with a :class:`KernelCacheWarning` instead of
+failing every later process; when no numba cache folder is writable, kernels are cached in a
+private per-user temp folder, or else compiled per process, with one warning saying so.
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ import types as pytypes
 from pathlib import Path
 
 from .._dispatch import model_digest
+from .._jit import KernelCacheWarning, enable_disk_cache
 
-__all__ = ["kernel", "package_digest"]
+__all__ = ["KernelCacheWarning", "kernel", "package_digest"]
 
 _PKG = Path(__file__).resolve().parent.parent
 #: sources every kernel is compiled from, besides the models' own files
@@ -125,9 +132,12 @@ def kernel(entry, *models, bind=None, **jit_options):
             ident = hashlib.sha256("|".join(f"{m.__module__}.{m.__qualname__}"
                                             for m in models).encode()).hexdigest()[:6]
             stem = "__".join([entry.__name__] + [m.__name__ for m in models]) + f"_{ident}"
-            cache = all(_cacheable(m) for m in models)
-            d = njit(cache=cache, **jit_options)(_renamed(entry, f"{stem}__{digest}", bind))
-            if cache:
+            d = njit(**jit_options)(_renamed(entry, f"{stem}__{digest}", bind))
+            if all(_cacheable(m) for m in models):
+                # numba's cache=True, but damaged files are recompiled rather than fatal and a
+                # read-only install falls back to a temp folder (see _jit.enable_disk_cache);
+                # it acts when the dispatcher compiles, so calls of a ready kernel pay nothing
+                enable_disk_cache(d)
                 _drop_older(d, stem, digest)
             _KERNELS[key] = d
     return d

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from .._dispatch import ctrl_derivative, ctrl_output, ctrl_sample, plant_dynamics, plant_output
-from .._jit import python_function
+from .._jit import cached_njit, python_function
 
 #: states beyond this magnitude count as diverged
 DIVERGENCE_BOUND = 1e150
@@ -115,7 +115,7 @@ def fill_nan(out_x, out_y, out_u, out_uraw, start):
                 arr[kk, i] = math.nan
 
 
-@njit(cache=True)
+@cached_njit
 def loop_scratch(x0, out_y, out_u, r_sig, d_sig, rows):
     """The per-run arrays every solver body works in: ``X`` (a copy of ``x0``), ``y``, ``u``,
     ``uraw``, ``r``, ``d`` and a block of ``rows`` state-sized scratch rows. Allocated here, with

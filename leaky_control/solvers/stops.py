@@ -6,7 +6,8 @@ Shared by every adaptive solver (:mod:`.explicit_rk`, :mod:`.rosenbrock`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .._jit import cached_njit
 
 __all__ = ["STOP_REL", "kink_stops", "next_sample", "signal_stops"]
 
@@ -14,7 +15,7 @@ __all__ = ["STOP_REL", "kink_stops", "next_sample", "signal_stops"]
 STOP_REL = 1e-8
 
 
-@njit(cache=True)
+@cached_njit
 def _channel_ranges(sig):
     out = np.empty(sig.shape[0])
     for c in range(sig.shape[0]):
@@ -27,7 +28,7 @@ def _channel_ranges(sig):
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def _has_kink(t_out, sig, rng, j, rel, span):
     for c in range(sig.shape[0]):
         s0 = (sig[c, j] - sig[c, j - 1]) / (t_out[j] - t_out[j - 1])
@@ -37,7 +38,7 @@ def _has_kink(t_out, sig, rng, j, rel, span):
     return False
 
 
-@njit(cache=True)
+@cached_njit
 def kink_stops(t_out, r_sig, d_sig, rel):
     """``(stops, count)``: ``stops[:count]`` are the indices of output times where a signal
     changes slope, then the last index (the array is not sliced: the kernel reads up to the
@@ -56,7 +57,7 @@ def kink_stops(t_out, r_sig, d_sig, rel):
     return stops, count + 1
 
 
-@njit(cache=True)
+@cached_njit
 def next_sample(t_out, t0, dts, nsample):
     """Sample instant ``t0 + nsample dts``, snapped down to an output time 1e-12 below it
     (the fixed-step kernel's rule, so both kernels sample at the same instants)."""
