@@ -120,6 +120,14 @@ class Controller(abc.ABC):
         """Rates (1/s) of the controller's own slow modes (integral action)."""
         return []
 
+    def check_siso(self, plant):
+        """Refuse a plant that is not single-input single-output, by name."""
+        if plant.ninputs != 1 or plant.noutputs != 1:
+            raise ValueError(
+                f"{type(self).__name__} needs a single-input single-output plant, got "
+                f"{plant.ninputs} input(s) and {plant.noutputs} output(s); use "
+                "LeakyStateFeedback for multi-input plants")
+
     def io_sizes(self):
         """``(measured, m)``: how many signals the controller reads besides ``r`` (one output
         for error feedback; the plant states for state feedback) and how many it drives."""
@@ -204,14 +212,6 @@ class ErrorFeedback(Controller):
     def has_integrator(self):
         """Whether the controller carries an integral state (``ki != 0``)."""
         return self.ki != 0.0
-
-    def check_siso(self, plant):
-        """Refuse a plant that is not single-input single-output, by name."""
-        if plant.ninputs != 1 or plant.noutputs != 1:
-            raise ValueError(
-                f"{type(self).__name__} needs a single-input single-output plant, got "
-                f"{plant.ninputs} input(s) and {plant.noutputs} output(s); use "
-                "LeakyStateFeedback for multi-input plants")
 
     def linear_gain(self, plant, Cx=None):
         """``kp C``: the loop gain at slope 1 (``Cx``, the plant's output Jacobian, defaults

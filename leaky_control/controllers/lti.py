@@ -207,11 +207,7 @@ class LeakyLTI(Controller):
         return leaky_relu(v, self.negative_slope)
 
     def record(self, plant):
-        if plant.ninputs != 1 or plant.noutputs != 1:
-            raise ValueError(
-                f"LeakyLTI needs a single-input single-output plant, got {plant.ninputs} "
-                f"input(s) and {plant.noutputs} output(s); use LeakyStateFeedback for "
-                "multi-input plants")
+        self.check_siso(plant)
         A, B, C, D = self._abcd
         return LTIRecord(A, B, C, D, float(self.negative_slope), float(self.u_min),
                          float(self.u_max), np.zeros(self.nstates))
