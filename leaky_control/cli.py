@@ -1,5 +1,5 @@
-"""``leaky-control`` command line: ``demo`` runs the flagship cruise-control study,
-``warmup`` compiles every kernel up front."""
+"""The leaky-control command line: demo runs the flagship cruise-control study, warmup
+compiles every kernel up front. Also python -m leaky_control."""
 
 from __future__ import annotations
 
@@ -57,7 +57,13 @@ def main(argv=None):
     int
         Exit status.
     """
-    parser = argparse.ArgumentParser(prog="leaky-control", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="leaky-control",
+        description="Leaky-ReLU feedback controllers: run the flagship study (demo) or compile "
+                    "the kernels up front (warmup).")
+    parser.add_argument("--version", action="version", version=f"leaky-control {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="cruise-control study: ReLU vs leaky vs linear PI, "
                                        "with and without a brake (PNG + CSV)")

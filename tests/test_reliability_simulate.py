@@ -177,3 +177,18 @@ def test_ctrl_c_stops_a_long_run_promptly(case):
     assert elapsed < 0.2 + 0.5 * t_full, (elapsed, t_full)
     assert not any(th.name == "leaky_control kernel" and th.is_alive()
                    for th in threading.enumerate())
+
+
+def test_version_and_python_dash_m(capsys):
+    import subprocess
+    import sys
+
+    with pytest.raises(SystemExit) as info:
+        cli_main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"leaky-control {lc.__version__}"
+    # python -m leaky_control is the same command line; its help has no raw RST markup
+    out = subprocess.run([sys.executable, "-m", "leaky_control", "--help"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0 and "usage: leaky-control" in out.stdout
+    assert "``" not in out.stdout
