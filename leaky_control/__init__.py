@@ -21,7 +21,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "solvers": ("RK4", "Euler", "Dopri5", "Tsit5", "Rosenbrock23"),
     "status": ("Status",),
     "_jit": ("KernelCacheWarning",),
-    "sweeps": ("sweep", "Points", "SweepResult"),
+    "sweeps": ("sweep", "Points", "SweepResult", "CheckpointWarning"),
     "precompile": ("warmup",),
     "metrics": ("step_info", "coasting_fraction"),
     "analysis": ("contraction_rate", "circle_criterion", "popov_criterion", "log_norm",

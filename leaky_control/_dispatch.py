@@ -14,13 +14,17 @@ it (:mod:`leaky_control.solvers.kernels`), so an edited model never loads a stal
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import inspect
+import types
 
+import numpy as np
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-__all__ = ["define_model", "model_digest", "model_of", "register", "registered_model"]
+__all__ = ["define_model", "feed_computation", "model_digest", "model_of", "register",
+           "registered_model"]
 
 #: record class -> model class
 _REGISTRY = {}
@@ -47,6 +51,10 @@ def register(model_cls, record_cls):
         raise TypeError(f"record {record_cls.__qualname__} already belongs to "
                         f"{owner.__qualname__}; give {model_cls.__qualname__} a Record of its own")
     _REGISTRY[record_cls] = model_cls
+
+
+#: the functions a model class compiles into the kernels (plants and controllers)
+_MODEL_FUNCTIONS = ("dynamics", "output", "derivative", "sample")
 
 
 def define_model(cls, kind, required, optional=()):
@@ -121,17 +129,91 @@ def code_digest(code, h):
             h.update(repr(c).encode())
 
 
+#: scalars whose repr is their value, stable across processes
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic)
+
+
+def feed_computation(value, h, seen, compiled):
+    """Feed what ``value`` contributes to a model's computation into ``h``.
+
+    Every function: its name, byte code, constants and names. A function numba compiles (a
+    dispatcher's Python function, and what its closure holds) also: its closure values and
+    the values of the globals it names (numba freezes global numbers, tuples and arrays into
+    the compiled code) and, recursively, the numba functions it calls. Python-side methods
+    are fed by code only, since their globals include caches that change while a program runs
+    (their source files are hashed whole anyway). Objects without a stable value
+    representation are fed by type only (their repr may carry a memory address, which
+    differs between processes).
+    """
+    value = getattr(value, "__func__", value)  # staticmethod, classmethod
+    py = getattr(value, "py_func", None)  # a numba dispatcher: what it compiles
+    if isinstance(py, types.FunctionType):
+        value, compiled = py, True
+    if isinstance(value, types.FunctionType):
+        h.update(f"fn {value.__module__}.{value.__qualname__}\0".encode())
+        key = (id(value), compiled)
+        if key in seen:
+            return
+        seen.add(key)
+        code_digest(value.__code__, h)
+        if not compiled:
+            return
+        for cell in value.__closure__ or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                content = None
+            feed_computation(content, h, seen, True)
+        glb = value.__globals__
+        for name in sorted(_names(value.__code__)):
+            if name in glb:
+                h.update(f"global {name}\0".encode())
+                feed_computation(glb[name], h, seen, False)
+    elif isinstance(value, _PLAIN):
+        h.update(repr(value).encode())
+    elif isinstance(value, np.ndarray):
+        h.update(repr((value.dtype.str, value.shape)).encode())
+        if value.dtype != object:
+            h.update(np.ascontiguousarray(value).data)
+    elif isinstance(value, tuple | frozenset):  # what numba freezes; lists are not frozen
+        items = sorted(value, key=repr) if isinstance(value, frozenset) else value
+        h.update(f"{type(value).__name__}({len(items)})\0".encode())
+        for item in items:
+            feed_computation(item, h, seen, compiled)
+    elif isinstance(value, types.ModuleType):
+        h.update(f"module {value.__name__}\0".encode())
+    elif isinstance(value, type):
+        h.update(f"type {value.__module__}.{value.__qualname__}\0".encode())
+    elif isinstance(value, enum.Enum):
+        h.update(f"enum {type(value).__qualname__}.{value.name}\0".encode())
+    else:
+        h.update(f"object {type(value).__module__}.{type(value).__qualname__}\0".encode())
+
+
+def _names(code):
+    """Global names a code object and the code objects nested in it use."""
+    out = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out |= _names(c)
+    return out
+
+
 def model_digest(model_cls):
-    """SHA-256 over the sources of ``model_cls`` and its bases up to the library's.
+    """SHA-256 over what ``model_cls`` computes with, up to the library's classes.
 
     The file that defines each class in the model's hierarchy is hashed whole (a model's helper
-    functions live beside it); a class without a source file (defined interactively) is hashed
-    by the byte code of its numba functions instead.
+    functions live beside it), and each class's own numba functions are walked by
+    :func:`feed_computation`: byte code, closure values, the global values numba freezes into
+    the compiled code and the numba functions they call. So a model made by a factory (an
+    ``@rhs`` function closing over a gain) gets a digest of its own, and a kernel cached for one
+    gain is never loaded for another.
     """
     cached = model_cls.__dict__.get("_digest_cache")
     if cached is not None:
         return cached
     h = hashlib.sha256()
+    files = set()
     seen = set()
     for klass in model_cls.__mro__:
         if klass is object or klass.__module__ == "builtins":
@@ -140,23 +222,17 @@ def model_digest(model_cls):
             path = inspect.getsourcefile(klass)
         except TypeError:
             path = None
-        if path:
-            if path in seen:
-                continue  # a subclass in the same file as its base (LeakyPI and LeakyPID)
+        if path and path not in files:  # LeakyPI and LeakyPID share a file
             try:
                 with open(path, "rb") as fh:
                     h.update(fh.read())
-                seen.add(path)
-                continue
+                files.add(path)
             except OSError:
                 pass
-        for name in sorted(vars(klass)):
-            value = vars(klass)[name]
-            value = getattr(value, "__func__", value)
-            code = getattr(getattr(value, "py_func", value), "__code__", None)
-            if code is not None:
-                h.update(name.encode())
-                code_digest(code, h)
+        for name in _MODEL_FUNCTIONS:
+            if name in vars(klass):
+                h.update(f"{klass.__qualname__}.{name}\0".encode())
+                feed_computation(vars(klass)[name], h, seen, True)
     digest = h.hexdigest()
     type.__setattr__(model_cls, "_digest_cache", digest)
     return digest

@@ -192,3 +192,58 @@ def test_version_and_python_dash_m(capsys):
                          text=True, timeout=120)
     assert out.returncode == 0 and "usage: leaky-control" in out.stdout
     assert "``" not in out.stdout
+
+
+_FACTORY_SCRIPT = '''
+import sys
+import numba
+import leaky_control as lc
+
+def make(k):
+    @numba.njit
+    def f(t, x, ud, params, dx):
+        dx[0] = -k * x[0] + ud[0]
+    return lc.NumbaPlant(lc.rhs(f), nstates=1, ninputs=1)
+
+k = float(sys.argv[1])
+resp = lc.simulate(make(k), None, 50.0, reference=0.5, solver=lc.Dopri5())
+print("FINAL", resp.outputs[-1])
+'''
+
+
+@pytest.mark.slow
+def test_a_kernel_cached_for_one_captured_gain_is_never_served_for_another(tmp_path):
+    # the bug: a factory-made @rhs plant closing over k had one digest for every k, so a
+    # second process with k = 1 loaded the kernel compiled (and cached) for k = 3 and returned
+    # 0.5/3 instead of 0.5/1 at equilibrium
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "factory.py"
+    script.write_text(_FACTORY_SCRIPT)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    finals = {}
+    for k in ("3.0", "1.0", "3.0"):
+        out = subprocess.run([sys.executable, str(script), k], capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        finals.setdefault(k, []).append(float(out.stdout.split("FINAL")[1]))
+    # equilibrium of x' = -k x + 0.5 is 0.5 / k (50 time constants: settled to 1e-20)
+    assert finals["3.0"][0] == pytest.approx(0.5 / 3.0, rel=1e-6)
+    assert finals["3.0"][1] == pytest.approx(0.5 / 3.0, rel=1e-6)
+    assert finals["1.0"][0] == pytest.approx(0.5, rel=1e-6)
+
+
+def test_two_factory_plants_in_one_process_keep_their_own_gains():
+    def make(k):
+        @numba.njit
+        def f(t, x, ud, params, dx):
+            dx[0] = -k * x[0] + ud[0]
+        return lc.NumbaPlant(lc.rhs(f), nstates=1, ninputs=1)
+
+    a, b = make(2.0), make(4.0)
+    assert type(a) is not type(b)
+    ya = lc.simulate(a, None, 30.0, reference=1.0, solver=lc.Dopri5()).outputs[-1]
+    yb = lc.simulate(b, None, 30.0, reference=1.0, solver=lc.Dopri5()).outputs[-1]
+    assert ya == pytest.approx(0.5, rel=1e-6) and yb == pytest.approx(0.25, rel=1e-6)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._dispatch import code_digest
+from .._dispatch import feed_computation
 from .._jit import python_function
 from .._validate import as_finite_array
 from .base import Plant, input_limits_arrays
@@ -89,14 +89,18 @@ def rhs(func):
 
 
 def _function_digest(fn):
+    """SHA-256 of a user's ``@rhs`` function: its file, and what numba compiles from it (byte
+    code, closure values, frozen globals, the numba functions it calls): two functions made by
+    one factory with different captured values differ."""
     py = python_function(fn)
     h = hashlib.sha256()
     try:
         with open(inspect.getsourcefile(py), "rb") as fh:
             h.update(fh.read())
     except (OSError, TypeError):
-        code_digest(py.__code__, h)
+        pass
     h.update(py.__qualname__.encode())
+    feed_computation(fn, h, set(), True)
     return h.hexdigest()
 
 
@@ -136,9 +140,10 @@ def _model_for(dynamics):
     model = type(f"RHSPlant_{tag}", (NumbaPlant,), {
         "Record": record, "dynamics": staticmethod(_dynamics), "output": staticmethod(_output),
         "__module__": __name__, "__doc__": f"NumbaPlant running {python_function(f).__qualname__}"})
-    base = NumbaPlant.__dict__.get("_digest_cache") or ""
+    # what the kernel computes: NumbaPlant's own code and the user's function (its code,
+    # closure and global values), never the order in which plants were made
     type.__setattr__(model, "_digest_cache",
-                     hashlib.sha256((digest + _own_digest() + base).encode()).hexdigest())
+                     hashlib.sha256((digest + _own_digest()).encode()).hexdigest())
     setattr(sys.modules[__name__], record.__name__, record)
     setattr(sys.modules[__name__], model.__name__, model)
     _MODELS[f] = model

@@ -5,7 +5,8 @@
 """
 
 from .api import sweep
+from .checkpoint import CheckpointWarning
 from .grid import Points
 from .result import SweepResult
 
-__all__ = ["Points", "SweepResult", "sweep"]
+__all__ = ["CheckpointWarning", "Points", "SweepResult", "sweep"]

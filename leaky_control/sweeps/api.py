@@ -22,7 +22,8 @@ from ..simulation import (
     has_error_output,
     nfev_from_count,
 )
-from .checkpoint import Checkpoint, fingerprint
+from ..status import Status
+from .checkpoint import Checkpoint, check_checkpoint_path, fingerprint
 from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
 from .grid import SCENARIO_NAMES, PointTable
 from .result import SweepResult, messages_for
@@ -32,6 +33,9 @@ from .result import SweepResult, messages_for
 #: 64 chunks of the 10,000-point benchmark cost ~15 % of its time at 2 threads)
 DEFAULT_CHUNKS = 16
 _MIN_CHUNK, _MAX_CHUNK = 16, 8192
+#: statuses a checkpoint never stores: a point stopped from outside (Ctrl-C) has no final
+#: result, and a resumed sweep must run it again
+_NOT_FINAL = [int(s) for s in (getattr(Status, "INTERRUPTED", None),) if s is not None]
 _METRIC_OPTION_NAMES = ("settling_threshold", "rise_limits", "initial_output", "final_output",
                         "output")
 
@@ -74,9 +78,14 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
     progress : bool, default False
         Show a tqdm progress bar over chunks (needs the ``progress`` extra).
     checkpoint : str or os.PathLike, optional
-        Folder in which finished chunks are stored atomically as they complete. Running the
-        same sweep with the same folder again skips them and returns the same result as an
-        uninterrupted run. A folder holding a different sweep is refused.
+        A writable folder in which finished chunks are stored atomically as they complete.
+        Running the same sweep with the same folder again skips them and returns the same
+        result as an uninterrupted run. A folder holding a different sweep is refused. Each
+        chunk file carries the sweep's fingerprint, its point range and a checksum; a file
+        that cannot be read or does not match is run again and listed with the reason in
+        ``stats["chunks_rerun"]``; a file that is not this sweep's (another sweep's, other
+        points', a checksum mismatch) also gives a
+        :class:`~leaky_control.sweeps.CheckpointWarning`.
     chunk_size : int, optional
         Points per chunk; default about 1/16 of the points, between 16 and 8192.
     threads : int, optional
@@ -88,17 +97,21 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
     -------
     SweepResult
         Parameter table, metrics, status and messages per point (a failing point, whether
-        its parameters are rejected or its run diverges or exhausts ``max_steps``, is
-        reported there and does not stop the others), trajectories when asked.
+        its parameters are rejected, its model raises an exception (in Python or in its
+        numba code), or its run diverges or exhausts ``max_steps``, is reported there and
+        does not stop the others), trajectories when asked.
 
     Raises
     ------
     ValueError, TypeError
         For bad input, before any point runs: unknown grid names, an empty grid, values of
-        the wrong shape, invalid solver tolerances, an executor that is not an Executor, a
-        checkpoint folder of another sweep.
+        the wrong shape, NaN values, invalid solver tolerances, an executor that is not an
+        Executor, a ``checkpoint`` that is not a str or os.PathLike naming a writable folder,
+        a checkpoint folder of another sweep.
     """
     t0 = time.perf_counter()
+    if checkpoint is not None:
+        check_checkpoint_path(checkpoint)  # a wrong type is refused before any work
     spec, table = _build(plant, controller, grid, timepts, metric_options, keep_trajectories,
                          reference, disturbance, initial_state, params, solver, controller_state)
     metric_names = _metric_names(metrics)
@@ -118,22 +131,26 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
     chunk_size = int(chunk_size)
     bounds = [(s, min(s + chunk_size, P)) for s in range(0, P, chunk_size)]
     store = None if checkpoint is None else Checkpoint(
-        checkpoint, fingerprint(spec, table, chunk_size), len(bounds))
+        checkpoint, fingerprint(spec, table, chunk_size), bounds, spec.keep_trajectories)
 
     out = _Assembly(spec, table, metric_names)
     todo = []
-    for k, (s, e) in enumerate(bounds):
+    for k, (s, _) in enumerate(bounds):
+        # load() checks the chunk's fingerprint, point range and checksum; a file that
+        # fails is run again (store.rerun says which and why)
         done = store.load(k) if store is not None else None
-        if done is not None and done["metrics"].shape[0] == e - s:
+        if done is not None:
             out.add(s, done)
         else:
             todo.append(k)
     from_checkpoint = len(bounds) - len(todo)
+    if store is not None:
+        store.report()
     bar = bar_cls(total=len(bounds), initial=from_checkpoint, unit="chunk", desc="sweep") \
         if bar_cls is not None else None
 
     def finish(k, res):
-        if store is not None:
+        if store is not None and not np.isin(res["info"][:, 0], _NOT_FINAL).any():
             store.save(k, res)
         out.add(bounds[k][0], res)
         if bar is not None:
@@ -157,6 +174,7 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
             bar.close()
     stats = {"npoints": P, "nchunks": len(bounds), "chunk_size": chunk_size,
              "chunks_from_checkpoint": from_checkpoint,
+             "chunks_rerun": dict(store.rerun) if store is not None else {},
              "mode": "local" if executor is None else type(executor).__name__,
              "threads": threads if executor is None else None,
              "seconds": time.perf_counter() - t0}

@@ -60,6 +60,16 @@ class SweepSpec:
         object.__setattr__(self, "_cnames", tuple(k for k in self.param_names if k in cnames))
         object.__setattr__(self, "_pnames", tuple(k for k in self.param_names if k not in cnames))
 
+    def base_layouts(self):
+        """The layouts of the base models' records (computed once; None if they fail)."""
+        if "_layouts" not in self.__dict__:
+            try:
+                lay = (_layout(self.plant.record()), _layout(self.controller.record(self.plant)))
+            except Exception:  # then no group has the base layout
+                lay = None
+            object.__setattr__(self, "_layouts", lay)
+        return self._layouts
+
     def plant_limits(self, plant):
         """The plant's actuator limits (computed once for the base plant)."""
         if plant is not self.plant:
@@ -142,7 +152,12 @@ def run_chunk(spec, table, parallel=True, threads=None):
 
 def prepare_chunk(spec, table):
     """Prepare the chunk's points (as :func:`leaky_control.simulation.prepare_point` does for
-    one run) and group them by what the kernel is specialised to and by array shapes."""
+    one run) and group them by what the kernel is specialised to and by array shapes.
+
+    A point whose preparation raises anything (a model's ``__post_init__``, ``record`` or
+    validation, a scenario value) is marked ``INVALID_PARAMETERS`` with a message naming the
+    exception, and the other points are prepared as usual.
+    """
     P = len(table)
     t = spec.t
     solver = spec.solver
@@ -155,41 +170,88 @@ def prepare_chunk(spec, table):
             run = prepare_point(plant, controller, solver, t, r, d, x0, xc0,
                                 spec.base_jacobian(plant, x0))
             lo, hi = spec.plant_limits(plant)
-        except (ValueError, TypeError) as exc:
-            info[i, 0] = Status.INVALID_PARAMETERS
-            info[i, 1] = np.nan
-            errors[i] = f"invalid parameters: {exc}"
+            # the records' layouts (field types, array shapes and dtypes) are part of the
+            # key: numba specialises on them, and a column of one group must hold every
+            # point's field without conversion (an int field of one point and a float of
+            # another would otherwise be truncated to the first point's type)
+            key = (type(run.P), type(run.C), _layout(run.P), _layout(run.C), run.x0.size,
+                   plant.noutputs, plant.ninputs, plant.nstates, r.shape, d.shape)
+            lim = (lo[0], hi[0]) if plant.ninputs else (-np.inf, np.inf)
+        except Exception as exc:  # any model error is this point's failure
+            _reject(info, errors, i, _prepare_message(exc))
             continue
-        key = (type(run.P), type(run.C), _shapes(run.P), _shapes(run.C), run.x0.size,
-               plant.noutputs, plant.ninputs, plant.nstates, r.shape, d.shape)
-        lim = (lo[0], hi[0]) if plant.ninputs else (-np.inf, np.inf)
         groups.setdefault(key, []).append((i, run, lim))
     packed = []
-    for key, pts in groups.items():
-        runs = [pt[1] for pt in pts]
-        R, ridx = _rows([run.r for run in runs], "reference" in spec.scenario_names)
-        D, didx = _rows([run.d for run in runs], "disturbance" in spec.scenario_names)
-        first = runs[0]
-        packed.append(dict(
-            dims=key[4:7], n=key[7], S=first.S, P0=first.P, C0=first.C,
-            models=(model_of(first.S), model_of(first.P), model_of(first.C)),
-            PS=columns([run.P for run in runs]), CS=columns([run.C for run in runs]),
-            idx=np.array([pt[0] for pt in pts], dtype=np.int64),
-            sampled=np.array([int(run.controller.sampled) for run in runs], dtype=np.int64),
-            dts=np.array([float(run.controller.dt or 0.0) for run in runs]),
-            X0=np.ascontiguousarray(np.stack([run.x0 for run in runs])),
-            OPTS=np.ascontiguousarray(np.stack([run.opts for run in runs])),
-            max_step=np.array([run.max_step for run in runs], dtype=float),
-            LIM=np.array([pt[2] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx))
+    for pts in groups.values():
+        try:
+            packed.append(_pack(spec, pts))
+        except Exception:
+            # a record value numpy cannot hold in its column (an int beyond int64): find the
+            # points one by one (only on this path) and pack the others together
+            ok = []
+            for pt in pts:
+                try:
+                    _pack(spec, [pt])
+                except Exception as exc:
+                    _reject(info, errors, pt[0], "invalid parameters: the models' records "
+                            f"cannot be packed for the kernel: {_exception_text(exc)}")
+                else:
+                    ok.append(pt)
+            if ok:
+                packed.append(_pack(spec, ok))
     return P, info, errors, packed
 
 
-def _shapes(rec):
-    return tuple(v.shape for v in rec if isinstance(v, np.ndarray))
+def _pack(spec, pts):
+    """One group's points as the kernel's arrays."""
+    runs = [pt[1] for pt in pts]
+    R, ridx = _rows([run.r for run in runs], "reference" in spec.scenario_names)
+    D, didx = _rows([run.d for run in runs], "disturbance" in spec.scenario_names)
+    first = runs[0]
+    plant = first.plant
+    return dict(
+        dims=(first.x0.size, plant.noutputs, plant.ninputs), n=plant.nstates, S=first.S,
+        P0=first.P, C0=first.C,
+        models=(model_of(first.S), model_of(first.P), model_of(first.C)),
+        PS=columns([run.P for run in runs]), CS=columns([run.C for run in runs]),
+        idx=np.array([pt[0] for pt in pts], dtype=np.int64),
+        sampled=np.array([int(run.controller.sampled) for run in runs], dtype=np.int64),
+        dts=np.array([float(run.controller.dt or 0.0) for run in runs]),
+        X0=np.ascontiguousarray(np.stack([run.x0 for run in runs])),
+        OPTS=np.ascontiguousarray(np.stack([run.opts for run in runs])),
+        max_step=np.array([run.max_step for run in runs], dtype=float),
+        LIM=np.array([pt[2] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx)
+
+
+def _layout(rec):
+    return tuple((v.shape, v.dtype) if isinstance(v, np.ndarray) else type(v) for v in rec)
+
+
+def _reject(info, errors, i, message):
+    info[i] = (Status.INVALID_PARAMETERS, np.nan, 0.0, 0.0, 0.0)
+    errors[i] = message
+
+
+def _exception_text(exc):
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _prepare_message(exc):
+    """The message of a point whose preparation raised ``exc``."""
+    if isinstance(exc, ValueError | TypeError):
+        # a model's own check: its message names the parameter, the value and the range, and
+        # is what simulate raises for the same values
+        return f"invalid parameters: {exc}"
+    return f"invalid parameters: preparing the point raised {_exception_text(exc)}"
 
 
 def execute_chunk(spec, prepared, parallel=True, threads=None):
-    """Run the kernel on a :func:`prepare_chunk` result; see :func:`run_chunk`."""
+    """Run the kernel on a :func:`prepare_chunk` result; see :func:`run_chunk`.
+
+    A point whose model code raises inside the kernel is marked ``INVALID_PARAMETERS`` with
+    the exception named, and the other points keep their results (see :func:`_run_group`).
+    """
     P, info, errors, packed = prepared
     T = spec.t.size
     metrics = np.full((P, NMETRICS), np.nan)
@@ -215,37 +277,120 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
         # failures), and numba's default equal split leaves a thread idle at the end
         numba.set_parallel_chunksize(PARALLEL_CHUNKSIZE)
     with _PARALLEL_LOCK if parallel else contextlib.nullcontext():
-        _run_groups(spec, packed, parallel, metrics, info, out)
+        for g in packed:
+            _run_group(spec, g, parallel, out)
     return out
 
 
-def _run_groups(spec, packed, parallel, metrics, info, out):
+#: what MET[:, SETTLED] holds before the kernel runs: step_metrics, the last thing the
+#: kernel does for a point, writes 0 or 1 there, so a row still holding this value belongs to
+#: a point whose run raised (or was skipped after another point raised)
+_UNFINISHED = -1.0
+
+
+def _run_group(spec, g, parallel, out):
+    """Run one group's points and store their results in ``out``.
+
+    A model's numba code can raise (``ZeroDivisionError`` for a division by zero, an
+    explicit ``raise``). The serial kernel then stops at that point and raises the model's
+    exception; the parallel kernel loses it (``SystemError: ... returned a result with an
+    exception set``, or nothing at all while the point's row stays unwritten). So the points
+    whose rows are unwritten are run again with the serial kernel, in order: each time it
+    raises, the first unfinished point is the one that raised and is marked with the
+    exception; the points before it have their results. Cost only when a point raised.
+    """
+    sel, par = np.arange(g["idx"].size), parallel
+    while sel.size:
+        res = _launch(spec, g, sel, par)
+        exc = res[-1]
+        if isinstance(exc, _compile_errors()):
+            _compile_failure(spec, g, sel, exc, out)
+            return
+        rest = _store(spec, g, sel, res, out)
+        if not rest.size:
+            return
+        if par:  # the parallel kernel lost the exception: find it with the serial one
+            sel, par = rest, False
+            continue
+        culprit, sel = rest[0], rest[1:]
+        if exc is None:  # a row left unwritten without an exception: no result to give
+            message = ("invalid parameters: the kernel left this point unfinished without "
+                       "raising; simulate(...) at this point shows what happens")
+        else:
+            message = (f"invalid parameters: the models' numba code raised "
+                       f"{_exception_text(exc)} (simulate raises it at this point); the run "
+                       "stopped")
+        _reject(out["info"], out["errors"], int(g["idx"][culprit]), message)
+
+
+def _launch(spec, g, sel, parallel):
+    """The kernel on the group's points ``sel``; returns (MET, INFO, OX, OY, OU, OUR, error)
+    with ``error`` None or the exception the kernel raised."""
     t = spec.t
     T = t.size
+    nx, p, m = g["dims"]
+    every = sel.size == g["idx"].size
+    pick = (lambda a: a) if every else (lambda a: np.ascontiguousarray(a[sel]))
+    n = sel.size
+    MET = np.empty((n, NMETRICS))
+    MET[:, SETTLED] = _UNFINISHED
+    INFO = np.zeros((n, 5))
+    lead = n if spec.keep_trajectories else 0
+    OX = np.empty((lead, T, nx))
+    OY = np.empty((lead, T, p))
+    OU = np.empty((lead, T, m))
+    OUR = np.empty((lead, T, m))
     entry = sweep_parallel if parallel else sweep_serial
     options = dict(parallel=True, nogil=True) if parallel else dict(nogil=True)
-    for g in packed:
-        nx, p, m = g["dims"]
-        n = g["idx"].size
-        MET = np.empty((n, NMETRICS))
-        INFO = np.zeros((n, 5))
-        lead = n if spec.keep_trajectories else 0
-        OX = np.empty((lead, T, nx))
-        OY = np.empty((lead, T, p))
-        OU = np.empty((lead, T, m))
-        OUR = np.empty((lead, T, m))
-        k = kernel(entry, *g["models"], bind={"solve": g["models"][0]._nb_run}, **options)
-        k(g["S"], g["P0"], g["C0"], g["PS"], g["CS"], g["n"], g["sampled"], g["dts"], t,
-          g["R"], g["ridx"], g["D"], g["didx"], g["X0"], g["OPTS"], g["LIM"],
-          spec.output_index, spec.has_loop, spec.metric_options, MET, INFO,
+    k = kernel(entry, *g["models"], bind={"solve": g["models"][0]._nb_run}, **options)
+    try:
+        k(g["S"], g["P0"], g["C0"], tuple(pick(c) for c in g["PS"]),
+          tuple(pick(c) for c in g["CS"]), g["n"], pick(g["sampled"]), pick(g["dts"]), t,
+          g["R"], pick(g["ridx"]), g["D"], pick(g["didx"]), pick(g["X0"]), pick(g["OPTS"]),
+          pick(g["LIM"]), spec.output_index, spec.has_loop, spec.metric_options, MET, INFO,
           spec.keep_trajectories, OX, OY, OU, OUR)
-        idx = g["idx"]
-        metrics[idx] = MET
-        info[idx] = INFO
-        if spec.keep_trajectories:
-            out["states"][idx], out["outputs"][idx], out["u"][idx], out["u_raw"][idx] = \
-                OX, OY, OU, OUR
-            out["max_step"][idx] = g["max_step"]
+    except Exception as exc:  # sorted out by _run_group
+        return MET, INFO, OX, OY, OU, OUR, exc
+    return MET, INFO, OX, OY, OU, OUR, None
+
+
+def _store(spec, g, sel, res, out):
+    """Copy the finished rows of a launch on ``sel`` into ``out``; return the unfinished
+    part of ``sel``."""
+    MET, INFO, OX, OY, OU, OUR, _ = res
+    done = MET[:, SETTLED] != _UNFINISHED
+    if done.all():  # the usual case: no copies of the (possibly large) trajectory arrays
+        done = slice(None)
+    rows = sel[done]
+    idx = g["idx"][rows]
+    out["metrics"][idx] = MET[done]
+    out["info"][idx] = INFO[done]
+    if spec.keep_trajectories:
+        out["states"][idx], out["outputs"][idx], out["u"][idx], out["u_raw"][idx] = \
+            OX[done], OY[done], OU[done], OUR[done]
+        out["max_step"][idx] = g["max_step"][rows]
+    return sel[:0] if isinstance(done, slice) else sel[~done]
+
+
+def _compile_errors():
+    from numba.core.errors import NumbaError
+
+    return NumbaError
+
+
+def _compile_failure(spec, g, sel, exc, out):
+    """The kernel does not compile for this group's records. When they have the layout of
+    the base models' records, the models themselves do not compile (a bug in their numba
+    code, which simulate shows too): that is raised. Otherwise only these points' parameter
+    values gave records of another layout (a field of another type), and they are marked."""
+    if (_layout(g["P0"]), _layout(g["C0"])) == spec.base_layouts():
+        raise exc
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = f"{type(exc).__name__}: {' '.join(lines[:3])[:300]}"
+    for j in sel:
+        _reject(out["info"], out["errors"], int(g["idx"][j]),
+                "invalid parameters: the kernel cannot be compiled for this point's records "
+                f"(a field of another type than at the base values): {text}")
 
 
 def _rows(signals, swept):

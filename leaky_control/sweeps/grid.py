@@ -48,9 +48,10 @@ class Points:
         if not cols:
             raise ValueError("grid is empty: Points needs at least one column")
         self.columns = {}
+        self._given = {}
         size = None
         for name, values in cols.items():
-            col = _column(f"grid[{name!r}]", values)
+            col, given = _column(f"grid[{name!r}]", values)
             if size is None:
                 size = len(col)
             elif len(col) != size:
@@ -58,6 +59,8 @@ class Points:
                     f"Points columns must have equal lengths: grid[{name!r}] has {len(col)} "
                     f"values, the first column has {size}")
             self.columns[name] = col
+            if given is not None:
+                self._given[name] = given
         if size == 0:
             raise ValueError("grid is empty: Points columns have no values")
         self.size = size
@@ -86,23 +89,49 @@ def _rows_to_columns(rows):
 
 
 def _column(label, values):
-    """Values -> numeric array (one row per value) or object array when not numeric."""
+    """Values -> ``(column, given)``: the column as a numeric array (one row per value) or an
+    object array when not numeric, and the values as given when the column changed their type.
+
+    ``np.asarray([1, 2, 7, 2.5])`` is all floats, and a model that takes an integer (a gear)
+    rejects 1.0 as readily as 2.5; ``[0.5, True]`` would turn ``True`` into 1.0, which the
+    models refuse as a bool. So when a list mixes integers, floats and bools, ``given`` keeps
+    each value as it was written (an object array) and the points pass those to the models,
+    while ``column`` (what :attr:`SweepResult.params` shows) stays numeric for tables and
+    plots. ``given`` is None when the column holds the values unchanged.
+    """
     if isinstance(values, str) or not hasattr(values, "__len__"):
         raise TypeError(f"{label} must be a sequence of values, got {values!r}")
     try:
         arr = np.asarray(values)
-    except ValueError:  # ragged values
+    except (ValueError, OverflowError):  # ragged values, or nothing numpy can hold
         arr = None
     if arr is None or arr.dtype.kind not in "biuf" or arr.ndim == 0:
-        out = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
-            out[i] = v
-        return out
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{label} values must be finite, got {arr[tuple(bad)]!r} at "
-                         f"position {tuple(int(b) for b in bad)}")
-    return arr
+        return _objects(values), None
+    # NaN is no model's parameter value and cannot be compared: refused here, by name. An
+    # infinite value is left to the model (u_max=inf is LeakyPI's default; kp=inf is
+    # rejected by the controller at that point alone)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        bad = np.argwhere(np.isnan(arr))[0]
+        raise ValueError(f"{label} values must be finite (or +-inf where the model takes it), "
+                         f"got {arr[tuple(bad)]!r} at position {tuple(int(b) for b in bad)}")
+    given = None
+    if arr.ndim == 1 and not isinstance(values, np.ndarray) and \
+            len({_KINDS.get(tp, tp) for tp in set(map(type, values))}) > 1:
+        given = _objects(values)
+    return arr, given
+
+
+#: the kind each scalar type keeps in a sweep point (types not listed are kinds of their own)
+_KINDS = {bool: "b", np.bool_: "b", int: "i", float: "f", np.float64: "f", np.float32: "f",
+          np.int64: "i", np.int32: "i", np.int16: "i", np.int8: "i", np.uint64: "i",
+          np.uint32: "i", np.uint16: "i", np.uint8: "i", np.float16: "f"}
+
+
+def _objects(values):
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 class PointTable:
@@ -118,53 +147,67 @@ class PointTable:
     def __init__(self, grid):
         if isinstance(grid, Points):
             self.columns = dict(grid.columns)
+            given = dict(grid._given)
             self.size = grid.size
             self.product = False
         elif isinstance(grid, Mapping):
             if not grid:
                 raise ValueError("grid is empty: give at least one parameter name and values")
             axes = {name: _column(f"grid[{name!r}]", vals) for name, vals in grid.items()}
-            for name, ax in axes.items():
+            for name, (ax, _) in axes.items():
                 if len(ax) == 0:
                     raise ValueError(f"grid[{name!r}] has no values")
-            sizes = [len(ax) for ax in axes.values()]
+            sizes = [len(ax) for ax, _ in axes.values()]
             self.size = int(np.prod(sizes, dtype=np.int64))
             self.columns = {}
+            given = {}
             stride = self.size
             idx = np.arange(self.size)
-            for (name, ax), k in zip(axes.items(), sizes):
+            for (name, (ax, ax_given)), k in zip(axes.items(), sizes, strict=True):
                 stride //= k
-                self.columns[name] = ax[(idx // stride) % k]
+                rows = (idx // stride) % k
+                self.columns[name] = ax[rows]
+                if ax_given is not None:
+                    given[name] = ax_given[rows]
             self.product = True
         elif isinstance(grid, Sequence) and not isinstance(grid, str):
             pts = Points(grid)
             self.columns, self.size, self.product = pts.columns, pts.size, False
+            given = dict(pts._given)
         else:
             raise TypeError("grid must be a dict of name -> values (full product), a Points "
                             f"object or a list of dicts, got {type(grid).__name__}")
         self.names = tuple(self.columns)
+        # what the points pass to the models: the values as given where a column changed
+        # their types (see _column), else the column itself
+        self.values = {k: given.get(k, v) for k, v in self.columns.items()}
 
     def __len__(self):
         return self.size
 
     def value(self, name, i):
-        """Point ``i``'s value of ``name`` as a Python scalar or a numpy array."""
-        v = self.columns[name][i]
+        """Point ``i``'s value of ``name`` as a Python scalar or a numpy array (as given:
+        an integer stays an integer in a column that also holds floats)."""
+        v = self.values[name][i]
         return v.item() if isinstance(v, np.generic) else v
 
     def slice(self, start, stop):
         """The rows ``start:stop`` as a new table (views of the columns)."""
         out = object.__new__(PointTable)
         out.columns = {k: v[start:stop] for k, v in self.columns.items()}
+        out.values = {k: v[start:stop] for k, v in self.values.items()}
         out.size = stop - start
         out.product = False
         out.names = self.names
         return out
 
     def digest_bytes(self):
-        """A byte string identifying the table's contents (for checkpoints)."""
+        """A byte string identifying the table's contents (for checkpoints): the values the
+        models receive, with their types (gear 2 and gear 2.0 are different points)."""
         parts = []
-        for k, v in self.columns.items():
+        for k, v in self.values.items():
             parts.append(k.encode())
-            parts.append(v.tobytes() if v.dtype != object else repr(list(v)).encode())
+            parts.append(repr((v.dtype.str, v.shape)).encode())
+            parts.append(v.tobytes() if v.dtype != object else
+                         repr([(type(x).__name__, x) for x in v]).encode())
         return b"\0".join(parts)

@@ -7,10 +7,13 @@ import numpy as np
 from ..simulation import PreparedRun, _response
 from ..status import Status, status_message
 
-#: short names of the statuses, for tables
+#: short names of the statuses, for tables; a status added to the enum later gets its own
+#: name in lower case (to_pandas lists every status as a category)
 STATUS_NAMES = {Status.SUCCESS: "ok", Status.NONFINITE: "non-finite",
                 Status.STEP_UNDERFLOW: "step size underflow", Status.MAX_STEPS: "max_steps",
                 Status.INVALID_PARAMETERS: "invalid parameters"}
+STATUS_NAMES.update({k: k.name.lower().replace("_", " ") for k in Status
+                     if k not in STATUS_NAMES})
 
 
 class SweepResult:
@@ -20,7 +23,9 @@ class SweepResult:
     ----------
     params : dict of numpy.ndarray
         The parameter table: one column per swept name, one row per point (vector values
-        such as ``initial_state`` as rows of a 2-D column).
+        such as ``initial_state`` as rows of a 2-D column). A list mixing integers and
+        floats (``gear=[1, 2, 2.5]``) is shown as floats here, while each point ran with its
+        value as given (:meth:`point` returns it: ``1`` stays an ``int``).
     metrics : dict of numpy.ndarray
         The requested :func:`leaky_control.step_info` values per point (``Settled`` as bool).
         Equal bit for bit to ``step_info(simulate(...))`` of the point.
@@ -39,7 +44,9 @@ class SweepResult:
         ``u`` and ``u_raw`` (P, T, m), as the kernel records them; :meth:`response` turns a
         point into the ``TimeResponseData`` that ``simulate`` returns.
     stats : dict
-        ``npoints``, ``nchunks``, ``chunks_from_checkpoint``, ``seconds``, ``mode``.
+        ``npoints``, ``nchunks``, ``chunk_size``, ``chunks_from_checkpoint``,
+        ``chunks_rerun`` (chunk index -> why its checkpoint file was not used and the chunk
+        was run again), ``seconds``, ``mode``, ``threads``.
     """
 
     def __init__(self, spec, table, metrics, status, failure_time, nfev, messages,
