@@ -197,8 +197,8 @@ def _check_step_budget(solver, controller, t, max_step):
     if steps <= solver.max_steps:
         return steps
     name = type(solver).__name__
-    span = t[-1] - t[0]
-    by_steps = span / max_step
+    span = float(t[-1] - t[0])
+    by_steps = span / max_step if span / 1e300 < max_step else math.inf
     if getattr(solver, "substeps", 1) * (t.size - 1) > 2 * by_steps:
         hint = f"lower substeps (now {solver.substeps}) or max_steps' limit"
     elif solver.max_step is None:

@@ -175,3 +175,60 @@ def test_every_constructor_argument_against_every_hostile_value():
                 _check(lambda: cls(**{**base, arg: value}), [arg])
                 tried += 1
     assert tried > 500
+
+
+@SETTINGS
+@given(value=st.sampled_from(HOSTILE), where=st.sampled_from(["grid", "keyword"]),
+       name=st.sampled_from(["kp", "negative_slope", "u_max"]))
+def test_sweep_fails_bad_points_alone_or_refuses_by_name(value, where, name):
+    base = lc.LeakyPI(kp=1.0, ki=0.5, negative_slope=0.1)
+    t = np.linspace(0.0, 2.0, 21)
+    if where == "grid":
+        # one hostile value among good ones: a named refusal of the whole grid (NaN, wrong
+        # kinds of column) or a bad point that fails alone while its neighbours run
+        res = _check(lambda: lc.sweep(lc.FirstOrderLag(), base, {name: [0.5, value, 0.2]}, t),
+                     [name, "grid"])
+        if res is not None:
+            assert res.status[0] == 0 and res.status[2] == 0
+            # the hostile point: any outcome, honestly labelled (kp = 5e-324 diverges)
+            assert res.status[1] in {int(s) for s in lc.Status}
+            assert res.status[1] == 0 or res.messages[1]
+    else:
+        kwargs = {"checkpoint": value} if name == "kp" else \
+            {"metrics": value} if name == "negative_slope" else {"chunk_size": value}
+        _check(lambda: lc.sweep(lc.FirstOrderLag(), base, {"kp": [0.5, 1.0]}, t, **kwargs),
+               list(kwargs))
+
+
+@SETTINGS
+@given(arg=st.sampled_from(["amplitude", "timepts"]), value=st.sampled_from(HOSTILE))
+def test_step_response_refuses_or_runs_honestly(arg, value):
+    kwargs = {"timepts": 2.0, arg: value}
+    resp = _check(lambda: lc.step_response(lc.FirstOrderLag(), lc.LeakyP(
+        kp=1.0, negative_slope=0.1), **kwargs), [arg, "timepts"])
+    if resp is not None:
+        _honest(resp)
+
+
+@SETTINGS
+@given(arg=st.sampled_from(["t", "e", "u", "u_tol"]), value=st.sampled_from(HOSTILE))
+def test_coasting_fraction_refuses_or_answers(arg, value):
+    kwargs = {"t": [0.0, 1.0, 2.0], "e": [1.0, -1.0, -1.0], "u": [1.0, 0.0, 0.0], arg: value}
+    frac = _check(lambda: lc.coasting_fraction(**kwargs), [arg, "same length", "t must"])
+    if frac is not None:
+        assert 0.0 <= frac <= 1.0
+
+
+@SETTINGS
+@given(arg=st.sampled_from(["nstates", "ninputs", "ndisturbances", "params", "C",
+                            "input_limits"]),
+       value=st.sampled_from(HOSTILE))
+def test_numba_plant_refuses_or_builds(arg, value):
+    import numba
+
+    @numba.njit
+    def decay(t, x, ud, params, dx):
+        dx[0] = -x[0] + ud[0]
+
+    kwargs = {"nstates": 1, "ninputs": 1, arg: value}
+    _check(lambda: lc.NumbaPlant(lc.rhs(decay), **kwargs), [arg])

@@ -9,9 +9,9 @@ extra (cvxpy with Clarabel and SCS): ``pip install "leaky-control[analysis]"``.
 from .._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "lipschitz": ("METHODS", "CertifiedRadius", "LipschitzBound", "LipschitzLowerBound",
-                  "certified_radius", "lipschitz_bound", "lipschitz_lower_bound",
-                  "network_jacobian"),
+    "lipschitz": ("METHODS", "CertifiedRadius", "LipSDPMemoryError", "LipschitzBound",
+                  "LipschitzLowerBound", "certified_radius", "lipschitz_bound",
+                  "lipschitz_lower_bound", "network_jacobian"),
     "contraction": ("ContractionCertificate", "contraction_rate", "log_norm"),
     "sector": ("CircleCriterionResult", "LeakyReLUNonlinearity", "PopovCriterionResult",
                "circle_criterion", "popov_criterion"),

@@ -13,13 +13,14 @@ Private helper of :mod:`leaky_control.analysis.lipschitz`; inputs arrive validat
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .._jit import cached_njit
 
 # p codes shared with the kernel: 0 -> 2-norm, 1 -> 1-norm, 2 -> inf-norm
 P_CODES = {2: 0, 1: 1, np.inf: 2}
 
 
-@njit(cache=True)
+@cached_njit
 def _opnorm(m, pcode):
     rows, cols = m.shape
     if pcode == 1:
@@ -38,26 +39,45 @@ def _opnorm(m, pcode):
                 s += abs(m[i, j])
             best = max(best, s)
         return best
+    # 2-norm: scaled by the largest entry first, so squares neither underflow nor overflow
+    # (entries below 2**-511 squared to 0 and pruned the best pattern; a bound came out 10x low)
+    top = _maxabs(m)
+    if top == 0.0:
+        return 0.0
+    ms = m / top
     if rows == 1 or cols == 1:
         s = 0.0
         for i in range(rows):
             for j in range(cols):
-                s += m[i, j] * m[i, j]
-        return np.sqrt(s)
-    g = m @ m.T if rows <= cols else m.T @ m
-    return np.sqrt(max(np.linalg.eigvalsh(g)[-1], 0.0))
+                s += ms[i, j] * ms[i, j]
+        return top * np.sqrt(s)
+    g = ms @ ms.T if rows <= cols else ms.T @ ms
+    return top * np.sqrt(max(np.linalg.eigvalsh(g)[-1], 0.0))
 
 
-@njit(cache=True)
+@cached_njit
+def _maxabs(m):
+    top = 0.0
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            top = max(top, abs(m[i, j]))
+    return top
+
+
+@cached_njit
 def _frob(m):
+    top = _maxabs(m)
+    if top == 0.0:
+        return 0.0
     s = 0.0
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            s += m[i, j] * m[i, j]
-    return np.sqrt(s)
+            v = m[i, j] / top
+            s += v * v
+    return top * np.sqrt(s)
 
 
-@njit(cache=True)
+@cached_njit
 def _enumerate_kernel(w1, w2, a, pcode, resync):
     """Gray-code walk over ``D in {a,1}^n``; returns (best norm, best pattern as 0/1 ints).
 
@@ -108,16 +128,36 @@ def opnorm(m, p):
     return float(np.linalg.norm(m, 1 if p == 1 else np.inf))
 
 
+def row_norms(m):
+    """Euclidean norms of the rows of ``m`` without overflow or underflow in the squares
+    (``inf`` only for a norm itself beyond the float range)."""
+    scale = np.max(np.abs(m), axis=1)
+    safe = np.where(scale > 0.0, scale, 1.0)
+    with np.errstate(over="ignore"):
+        return scale * np.sqrt(np.sum((m / safe[:, None]) ** 2, axis=1))
+
+
 def worst_case_patterns(w1, w2, a, p):
     """``(value, pattern)`` with ``value = max over D in {a,1}^n of |w2 D w1|_p``.
 
     The kernel's best pattern is re-evaluated from scratch in numpy, and the larger of the two
     figures is returned, so neither the kernel's incremental rounding nor its pruning can lower
     the value below what numpy computes for the best pattern it found.
+
+    The caller passes layers scaled to entries of order one. For ``|a| > 1`` the kernel walks
+    ``D' in {1/a, 1}^n`` (so ``D = a D'``) and the value is ``|a|`` times its figure: the kernel's
+    squared products then stay far from overflow whatever ``a`` is.
     """
+    flip = abs(a) > 1.0
     best, bits = _enumerate_kernel(
-        np.ascontiguousarray(w1), np.ascontiguousarray(w2), float(a), P_CODES[p], 1024
+        np.ascontiguousarray(w1), np.ascontiguousarray(w2), float(1.0 / a if flip else a),
+        P_CODES[p], 1024
     )
+    if flip:
+        # bit 1 of the kernel is D' = 1, i.e. D = a; bit 0 is D' = 1/a, i.e. D = 1
+        d = np.where(bits == 1, a, 1.0)
+        again = opnorm(w2 @ ((d / a)[:, None] * w1), p)
+        return abs(a) * max(float(best), again), d
     d = np.where(bits == 1, 1.0, a)
     again = opnorm(w2 @ (d[:, None] * w1), p)
     return max(float(best), again), d
@@ -135,11 +175,22 @@ def region_patterns(w1, b1, max_regions=100_000, tol=1e-9):
     from scipy.optimize import linprog
 
     n, n0 = w1.shape
-    norms = np.linalg.norm(w1, axis=1)
-    const = norms == 0.0
+    # each row scaled by its largest weight, then by the norm of the scaled row (in [1, sqrt(n0)]):
+    # no overflow whatever the magnitudes
+    top = np.max(np.abs(w1), axis=1)
+    const = top == 0.0
+    safe = np.where(const, 1.0, top)
+    with np.errstate(over="ignore"):
+        w_s, b_s = w1 / safe[:, None], b1 / safe
+    dist = np.abs(b_s) / np.where(const, 1.0, np.sqrt(np.sum(w_s**2, axis=1)))
+    # a hyperplane farther than 1e300 from the origin lies beyond the float range: its unit
+    # keeps the sign of its bias at every representable input (leaving its far side out keeps
+    # the result a lower bound)
+    far = ~const & ~(dist <= 1e300)
     # a neuron with a zero weight row has a constant pre-activation and no effect on the Jacobian
-    rows = np.flatnonzero(~const)
-    aug = np.column_stack([w1[rows], b1[rows]]) / norms[rows, None]
+    rows = np.flatnonzero(~const & ~far)
+    norms = np.sqrt(np.sum(w_s[rows] ** 2, axis=1))
+    aug = np.column_stack([w_s[rows], b_s[rows]]) / norms[:, None]
     # merge identical hyperplanes (same or opposite orientation): one sign variable per group
     groups = []  # (representative row index into aug, [(neuron, orientation)])
     for r, neuron in enumerate(rows):
@@ -208,6 +259,7 @@ def region_patterns(w1, b1, max_regions=100_000, tol=1e-9):
     patterns = []
     for s in found:
         active = np.ones(n, dtype=bool)  # zero rows: any slope gives the same Jacobian
+        active[far] = b1[far] > 0.0
         for (_rep, members), sg in zip(groups, s, strict=True):
             for neuron, orient in members:
                 active[neuron] = sg * orient > 0.0

@@ -10,10 +10,13 @@ eigenvalue check with a margin that dominates floating-point error.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
 import numpy as np
+
+from ._checks import available_memory, format_bytes
 
 _EPS = np.finfo(np.float64).eps
 # Strict-feasibility margin asked of the solver (the weights are normalised to spectral norm 1,
@@ -36,6 +39,146 @@ def import_cvxpy():
 
 def _blocks_sizes(weights):
     return [weights[0].shape[1]] + [w.shape[0] for w in weights[:-1]]
+
+
+# ---------------------------------------------------------------------------- memory
+#
+# The LMI is n x n with n = n_0 + n_1 + ... + n_{L-1} (input and hidden widths). Its memory, in
+# bytes, is modelled as
+#
+#     every solver:  800 n^2 + 250 nnz + 64e6
+#     Clarabel:      + 64 d^2,   d = n (n + 1) / 2
+#
+# * ``d`` is the length of the LMI's svec (one PSD cone of size n). Clarabel, an interior-point
+#   solver, keeps the cone's scaling matrix as a dense d x d block in its KKT system and factors it
+#   densely: several d x d float64 copies (block, KKT values and indices, LDL factor). Measured peak
+#   (resident memory above the pre-solve level, /proc/self/status VmHWM, one subprocess per size,
+#   numpy-free Rust allocations included): 6.5-7.9 x (8 d^2) bytes over one-hidden-layer networks
+#   10-20-1 ... 10-120-1, 40-20-1, 60-10-1, 80-20-1, 50-40-1 (e.g. n = 130: 3.79 GB for
+#   8 d^2 = 0.58 GB; n = 100, 80-20-1: 1.42 GB for 0.20 GB). 64 d^2 = 8 x (8 d^2) covers that.
+#   Clarabel's chordal decomposition splits some deeper networks into smaller cones (30-30-30-1
+#   peaked at 0.47 GB, half the single-cone figure) but merges others back (10-60-60-1: 3.72 GB,
+#   as one cone of n = 130), so the single-cone figure is the conservative one.
+#   At n = 410 (a 10-400-1 network) d = 84,255 and 8 d^2 is the 56,791,240,200-byte allocation
+#   that aborted the interpreter; time grows like d^3 too (n = 130 took 100-210 s).
+# * ``n^2`` and ``nnz`` are cvxpy's canonicalisation and the first-order solver (SCS): ``nnz`` is
+#   the number of nonzeros of the map from the multipliers to the LMI (``lmi_nonzeros``); the
+#   numpy re-check needs a few n x n arrays. SCS measured 122 MB at 10-400-1 (n = 410), 484 MB at
+#   10-800-1, 239 MB at 200-50-1 (nnz 1.0e6), 256 MB at 100-100-100-1, 243 MB at 300-20-1;
+#   the formula gives 1.2-1.7 times these.
+# * 64e6: cvxpy's and the solver's fixed working set (a 10-20-1 network peaked at 13 MB).
+#
+# "lipsdp-layer" has the same n x n LMI, so the same Clarabel term; only ``nnz`` is smaller.
+_SVEC_BYTES = 64
+_ENTRY_BYTES = 800
+_NONZERO_BYTES = 250
+_FIXED_BYTES = 64e6
+# Default budget: this fraction of the memory available when the call starts.
+_BUDGET_FRACTION = 0.9
+# Solvers estimated with the first-order formula; any other (Clarabel, or a name cvxpy may know,
+# most of them interior-point) gets the interior-point one.
+_FIRST_ORDER = ("SCS",)
+
+
+class LipSDPMemoryError(MemoryError, ValueError):
+    """A LipSDP problem was refused before it was built: its estimated memory exceeds the budget.
+
+    Both a :class:`MemoryError` and a :class:`ValueError`. Attributes: ``estimates`` (bytes per
+    solver tried), ``budget`` and ``available`` (bytes; ``available`` is None if unknown).
+    """
+
+    def __init__(self, message, estimates=None, budget=None, available=None):
+        super().__init__(message)
+        self.estimates = dict(estimates or {})
+        self.budget = budget
+        self.available = available
+
+
+def lmi_nonzeros(sizes, per_neuron):
+    """Nonzeros of the affine map from the multipliers (and rho) to the LMI's entries.
+
+    ``sizes`` are the widths ``(n_0, ..., n_L)``. Each hidden layer ``k`` contributes the block
+    ``W^T diag(lambda) W`` (``n_{k-1}(n_{k-1}+1)/2`` entries, each depending on all ``n_k``
+    multipliers per neuron, on one per layer), ``W^T diag(lambda)`` (``n_{k-1} n_k``) and
+    ``diag(lambda)`` (``n_k``); rho adds ``n_0``.
+    """
+    nnz = int(sizes[0])
+    for k in range(1, len(sizes) - 1):
+        n_prev, n_k = int(sizes[k - 1]), int(sizes[k])
+        tri = n_prev * (n_prev + 1) // 2
+        nnz += tri * (n_k if per_neuron else 1) + n_prev * n_k + n_k
+    return nnz
+
+
+def estimate_memory(sizes, per_neuron, solver):
+    """Estimated peak memory (bytes, a float) of LipSDP on widths ``sizes`` with ``solver``."""
+    n = sum(int(s) for s in sizes[:-1])
+    est = _ENTRY_BYTES * float(n) ** 2 + _NONZERO_BYTES * float(lmi_nonzeros(sizes, per_neuron))
+    est += _FIXED_BYTES
+    if solver not in _FIRST_ORDER:
+        d = n * (n + 1) / 2.0
+        est += _SVEC_BYTES * d * d
+    return est
+
+
+def memory_budget(max_memory):
+    """``(budget, available)`` in bytes; ``max_memory`` (checked by the caller) overrides."""
+    avail = available_memory()
+    if max_memory is not None:
+        return float(max_memory), avail
+    return (math.inf if avail is None else _BUDGET_FRACTION * avail), avail
+
+
+def plan_solvers(sizes, per_neuron, solver, max_memory):
+    """Solvers to try, in order, whose estimate fits the budget; raise if none does.
+
+    Returns ``(solvers, info)`` with ``info`` the estimates, the budget and the solvers skipped.
+    """
+    solvers = [solver] if solver is not None else ["CLARABEL", "SCS"]
+    budget, avail = memory_budget(max_memory)
+    estimates = {name: estimate_memory(sizes, per_neuron, name) for name in solvers}
+    fitting = [name for name in solvers if estimates[name] <= budget]
+    info = {
+        "memory_estimates": estimates,
+        "memory_budget": budget,
+        "memory_available": avail,
+        "skipped_solvers": [name for name in solvers if name not in fitting],
+    }
+    if fitting:
+        return fitting, info
+
+    method = "lipsdp" if per_neuron else "lipsdp-layer"
+    n = sum(int(s) for s in sizes[:-1])
+    tried = ", ".join(f"{name} ~{format_bytes(estimates[name])}" for name in solvers)
+    if max_memory is None:
+        where = (
+            f"{_BUDGET_FRACTION:.0%} of the {format_bytes(avail)} of memory available"
+            if avail is not None else "the memory available"
+        )
+    else:
+        where = (
+            f"max_memory={format_bytes(budget)}"
+            + ("" if avail is None else f"; {format_bytes(avail)} available")
+        )
+    options = []
+    for alt_method, alt_neuron in (("lipsdp", True), ("lipsdp-layer", False)):
+        for alt_solver in ("SCS", "CLARABEL"):
+            if alt_method == method and alt_solver in solvers:
+                continue
+            est = estimate_memory(sizes, alt_neuron, alt_solver)
+            if est <= budget:
+                options.append(
+                    f"method={alt_method!r} with solver={alt_solver!r} (~{format_bytes(est)})"
+                )
+    options.append("method='naive' (product of layer norms, no SDP)")
+    raise LipSDPMemoryError(
+        f"method={method!r} on widths {tuple(int(s) for s in sizes)} builds a {n}x{n} linear "
+        f"matrix inequality; the estimated peak memory ({tried}) exceeds the budget, {where}. "
+        f"Cheaper: {'; '.join(options)}; or pass max_memory=<bytes> (math.inf disables the "
+        "check) to try anyway. Estimate: 800 n^2 + 250 nnz + 64 MB, plus 64 d^2 with "
+        "d = n(n+1)/2 for an interior-point solver such as CLARABEL.",
+        estimates, budget, avail,
+    )
 
 
 def lmi_matrix(weights, a, lams, rho):
@@ -106,11 +249,16 @@ def certify(weights, a, lams, rho_hint):
     return None
 
 
-def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
+def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False, max_memory=None):
     """Solve LipSDP on spectrally normalised weights; return ``(value, certified, stats, message)``.
 
     ``weights`` must have nonzero layers (the caller handles a zero layer: the constant is 0).
+    Before anything is built, the solvers whose estimated memory exceeds the budget
+    (``max_memory`` bytes, default a fraction of the available memory) are dropped; if none is
+    left, :class:`LipSDPMemoryError` is raised.
     """
+    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    solvers, plan = plan_solvers(sizes, per_neuron, solver, max_memory)
     cp = import_cvxpy()
     scales = [float(np.linalg.norm(w, 2)) for w in weights]
     ws = [w / s for w, s in zip(weights, scales, strict=True)]
@@ -158,9 +306,13 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
     cons = [-mat - _STRICT * np.eye(n) >> 0]
     prob = cp.Problem(cp.Minimize(rho), cons)
 
-    solvers = [solver] if solver is not None else ["CLARABEL", "SCS"]
-    stats = {"n_lmi": n, "attempts": []}
+    stats = {"n_lmi": n, "attempts": [], **plan}
     messages = []
+    skipped = "".join(
+        f" ({name} skipped: estimated {format_bytes(plan['memory_estimates'][name])} > memory "
+        f"budget {format_bytes(plan['memory_budget'])})"
+        for name in plan["skipped_solvers"]
+    )
     for name in solvers:
         t0 = time.perf_counter()
         try:
@@ -211,5 +363,5 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False):
         )
         # sqrt and the product of scales are rounded up by a relative few eps.
         value = float(np.sqrt(rho_c) * scale) * (1.0 + 8.0 * len(ws) * _EPS)
-        return value, True, stats, f"{name}: {prob.status}; certified by eigvalsh"
-    return float("nan"), False, stats, "; ".join(messages) or "no solver attempted"
+        return value, True, stats, f"{name}: {prob.status}; certified by eigvalsh{skipped}"
+    return float("nan"), False, stats, ("; ".join(messages) or "no solver attempted") + skipped

@@ -11,39 +11,43 @@ import itertools
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar, check_slope
+from ._checks import as_array, check_real
 
 __all__ = []
 
 
-def loop_matrices(A, B, C):
+def loop_matrices(A, B, C, names=("A", "B", "C")):
     """Validate ``A, B, C`` and return them as float64 arrays with ``B (n, m)``, ``C (m, n)``."""
-    A = as_finite_array("A", A)
+    na, nb, nc = names
+    A = as_array(na, A)
     if A.ndim == 0:
         A = A.reshape(1, 1)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
-        raise ValueError(f"A must be a non-empty square matrix (n, n), got shape {A.shape}")
+        raise ValueError(f"{na} must be a non-empty square matrix (n, n), got shape {A.shape}")
     n = A.shape[0]
-    B = as_finite_array("B", B)
+    B = as_array(nb, B)
     if B.ndim <= 1:
         B = B.reshape(-1, 1)
-    if B.ndim != 2 or B.shape[0] != n:
-        raise ValueError(f"B must have shape ({n}, m) to match A {A.shape}, got {B.shape}")
+    if B.ndim != 2 or B.shape[0] != n or B.shape[1] == 0:
+        raise ValueError(
+            f"{nb} must have shape ({n}, m), m >= 1, to match {na} {A.shape}, got {B.shape}"
+        )
     m = B.shape[1]
-    C = as_finite_array("C", C)
+    C = as_array(nc, C)
     if C.ndim <= 1:
         C = C.reshape(1, -1)
     if C.ndim != 2 or C.shape != (m, n):
         raise ValueError(
-            f"C must have shape ({m}, {n}) (one row per input channel of B {B.shape}), "
+            f"{nc} must have shape ({m}, {n}) (one row per input channel of {nb} {B.shape}, "
+            f"one column per state of {na}), "
             f"got {C.shape}"
         )
     return A, B, C
 
 
-def check_gain(k):
+def check_gain(k, name="k"):
     """A positive finite loop gain (a negative gain is the same loop with ``-C``)."""
-    return check_finite_scalar("k", k, low=0.0, low_open=True)
+    return check_real(name, k, low=0.0, low_open=True)
 
 
 def _plant_matrices(plant):
@@ -57,8 +61,11 @@ def _plant_matrices(plant):
             "plant must be a control.StateSpace, control.TransferFunction or a linear plant with "
             f"attributes .A, .B, .C (.D), got {type(plant).__name__}"
         )
-    A, B, C = (np.asarray(getattr(plant, name), dtype=float) for name in ("A", "B", "C"))
-    D = np.asarray(getattr(plant, "D", 0.0), dtype=float)
+    # named checks: a complex or non-numeric matrix must not be cast (numpy would drop the
+    # imaginary part with only a warning and certify a different plant)
+    A, B, C = (as_array(f"plant.{name}", getattr(plant, name), finite=False)
+               for name in ("A", "B", "C"))
+    D = as_array("plant.D", getattr(plant, "D", 0.0))
     if np.any(D != 0.0):
         raise ValueError(
             "plant must be strictly proper (D = 0): with a feedthrough the loop through the "
@@ -106,6 +113,7 @@ def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
     ``negative_slope`` given as keywords (then ``C`` must be ``None``).
     """
     is_plant = hasattr(A, "A") or type(A).__name__ == "TransferFunction"
+    k_name, a_name = "k", "negative_slope"
     if is_plant:
         Ap, Bp, Cp = _plant_matrices(A)
         _check_unsupported(A, "plant")
@@ -117,20 +125,22 @@ def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
         if controller is None:
             if negative_slope is None:
                 raise TypeError("negative_slope is required when no controller is given")
-            A_, B_, C_ = loop_matrices(Ap, Bp, Cp)
+            A_, B_, C_ = loop_matrices(Ap, Bp, Cp, ("plant.A", "plant.B", "plant.C"))
             kind = "proportional"
             k = 1.0 if k is None else k
         elif hasattr(controller, "K"):
             if k is not None or negative_slope is not None:
                 raise TypeError("k and negative_slope come from the controller; do not pass them")
-            K = np.asarray(controller.K, dtype=float)
-            A_, B_, C_ = loop_matrices(Ap, Bp, K)
+            K = as_array("controller.K", controller.K, finite=False)
+            A_, B_, C_ = loop_matrices(Ap, Bp, K, ("plant.A", "plant.B", "controller.K"))
             k, negative_slope, kind = 1.0, controller.negative_slope, "state_feedback"
+            k_name, a_name = "k", "controller.negative_slope"
         elif hasattr(controller, "kp"):
             if k is not None or negative_slope is not None:
                 raise TypeError("k and negative_slope come from the controller; do not pass them")
-            A_, B_, C_ = loop_matrices(Ap, Bp, Cp)
+            A_, B_, C_ = loop_matrices(Ap, Bp, Cp, ("plant.A", "plant.B", "plant.C"))
             k, negative_slope, kind = controller.kp, controller.negative_slope, "proportional"
+            k_name, a_name = "controller.kp", "controller.negative_slope"
         else:
             raise TypeError(
                 "controller must be a LeakyP (attribute .kp) or LeakyStateFeedback (attribute .K), "
@@ -144,8 +154,8 @@ def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
         A_, B_, C_ = loop_matrices(A, B, C)
         k = 1.0 if k is None else k
         kind = "matrix"
-    k = check_gain(k)
-    a = check_slope(negative_slope)
+    k = check_gain(k, k_name)
+    a = check_real(a_name, negative_slope, low=0.0, high=1.0)
     if not allow_mimo and B_.shape[1] != 1:
         raise ValueError(
             f"this test is for single-input loops (B with one column), got B of shape {B_.shape}; "

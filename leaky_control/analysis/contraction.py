@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar
+from ._checks import as_array, check_int, check_optional_str, check_real, short_repr
 from ._loop import centre, resolve_loop, spectral_abscissa, vertices
 
 __all__ = ["ContractionCertificate", "contraction_rate", "log_norm"]
@@ -76,16 +76,20 @@ def log_norm(A, p=2, weights=None):
         If ``A`` is not square and finite, ``p`` is not 1, 2 or inf, or ``weights`` is not
         positive / positive definite or has the wrong shape.
     """
-    A = as_finite_array("A", A, ndim=2)
+    A = as_array("A", A, ndim=2)
     n = A.shape[0]
     if A.shape != (n, n) or n == 0:
         raise ValueError(f"A must be a non-empty square matrix, got shape {A.shape}")
     if isinstance(p, str) and p.lower() == "inf":
         p = math.inf
+    if isinstance(p, bool | np.bool_) or not isinstance(p, int | float | np.integer | np.floating):
+        raise TypeError(
+            f"p must be 1, 2 or inf, got {short_repr(p)} of type {type(p).__name__}"
+        )
     if p not in (1, 2, math.inf):
-        raise ValueError(f"p must be 1, 2 or inf, got {p!r}")
+        raise ValueError(f"p must be 1, 2 or inf, got {short_repr(p)}")
     if weights is not None:
-        W = as_finite_array("weights", weights)
+        W = as_array("weights", weights)
         if W.ndim == 1:
             if W.shape != (n,) or np.any(W <= 0):
                 raise ValueError(
@@ -182,7 +186,7 @@ class ContractionCertificate:
             True if ``M`` is symmetric positive definite and every vertex LMI holds at
             ``rate``; False when there is no metric.
         """
-        tol = check_finite_scalar("tol", tol, low=0.0)
+        tol = check_real("tol", tol, low=0.0)
         if self.metric is None or not math.isfinite(self.rate):
             return False
         M = self.metric
@@ -191,9 +195,11 @@ class ContractionCertificate:
         eig_m = np.linalg.eigvalsh(M)
         if eig_m[0] <= 0.0:
             return False
+        with np.errstate(over="ignore"):  # a tolerance near 1e308: an infinite threshold
+            limit = tol * eig_m[-1]
         for J in self.vertices:
             S = J.T @ M
-            if np.linalg.eigvalsh(S + S.T + 2.0 * self.rate * M)[-1] > tol * eig_m[-1]:
+            if np.linalg.eigvalsh(S + S.T + 2.0 * self.rate * M)[-1] > limit:
                 return False
         return True
 
@@ -276,12 +282,10 @@ def contraction_rate(
     not a solver outcome.
     """
     A_, B_, C_, k, a, _kind = resolve_loop(A, B, C, k, negative_slope)
-    rate_tol = check_finite_scalar("rate_tol", rate_tol, low=0.0, low_open=True)
-    metric_cond = check_finite_scalar("metric_cond", metric_cond, low=1.0, low_open=True)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    if solver is not None and not isinstance(solver, str):
-        raise TypeError(f"solver must be a cvxpy solver name (str) or None, got {solver!r}")
+    rate_tol = check_real("rate_tol", rate_tol, low=0.0, low_open=True)
+    metric_cond = check_real("metric_cond", metric_cond, low=1.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    solver = check_optional_str("solver", solver)
 
     verts, slopes = vertices(A_, B_, C_, k, a)
     n = A_.shape[0]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar, check_slope
+from ._checks import as_array, check_choice, check_int, check_real
 from .contraction import log_norm
 
 __all__ = ["DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"]
@@ -84,8 +84,8 @@ class DEQCertificate:
             ``ceil(log(tol (1 - L) / (l_out initial_step)) / log L)``, at least 1, with
             ``l_out`` = :attr:`output_lipschitz`.
         """
-        check_finite_scalar("initial_step", initial_step, low=0.0)
-        check_finite_scalar("tol", tol, low=0.0, low_open=True)
+        initial_step = check_real("initial_step", initial_step, low=0.0)
+        tol = check_real("tol", tol, low=0.0, low_open=True)
         L = self.factor
         if initial_step == 0.0 or L == 0.0:
             return 1
@@ -138,7 +138,7 @@ class DEQResult:
 
 
 def _check_W(W):
-    W = as_finite_array("W", W, ndim=2)
+    W = as_array("W", W, ndim=2)
     if W.shape[0] != W.shape[1] or W.shape[0] == 0:
         raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
     return W
@@ -159,9 +159,11 @@ def deq_certificate(W, kind="auto"):
     DEQCertificate or None
         None if the requested certificate (or, for ``"auto"``, every one) fails.
     """
-    W = _check_W(W)
-    if kind != "auto" and kind not in _KINDS:
-        raise ValueError(f"certificate must be 'auto' or one of {_KINDS}, got {kind!r}")
+    return _find_certificate(_check_W(W), check_choice("kind", kind, ("auto", *_KINDS)))
+
+
+def _find_certificate(W, kind):
+    """:func:`deq_certificate` on a checked ``W`` and ``kind``."""
     n = W.shape[0]
     kinds = _KINDS if kind == "auto" else (kind,)
     for kd in kinds:
@@ -260,30 +262,30 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
     """
     W = _check_W(W)
     n = W.shape[0]
-    U = as_finite_array("U", U)
+    U = as_array("U", U)
     if U.ndim != 2 or U.shape[0] != n:
-        raise ValueError(f"U must have shape ({n}, p), got {U.shape}")
+        raise ValueError(f"U must have shape ({n}, p) to match W {W.shape}, got {U.shape}")
     p = U.shape[1]
-    b = as_finite_array("b", b, shape=(n,))
-    x = as_finite_array("x", x)
+    b = as_array("b", b, shape=(n,), match=f"W {W.shape}")
+    x = as_array("x", x)
     single = x.ndim <= 1
     X = x.reshape(1, -1) if single else x
     if X.ndim != 2 or X.shape[1] != p:
         raise ValueError(f"x must have shape ({p},) or (batch, {p}) to match U {U.shape}, "
                          f"got {x.shape}")
-    a = check_slope(negative_slope)
-    tol = check_finite_scalar("tol", tol, low=0.0, low_open=True)
-    if method not in ("picard", "anderson"):
-        raise ValueError(f"method must be 'picard' or 'anderson', got {method!r}")
-    for name, val, low in (("max_iter", max_iter, 1), ("memory", memory, 1)):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {val!r}")
-    cert = deq_certificate(W, certificate)
+    if X.shape[0] == 0:
+        raise ValueError(f"x must hold at least one sample, got shape {x.shape}")
+    a = check_real("negative_slope", negative_slope, low=0.0, high=1.0)
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    method = check_choice("method", method, ("picard", "anderson"))
+    max_iter = check_int("max_iter", max_iter, low=1, desc="an integer >= 1")
+    memory = check_int("memory", memory, low=1, desc="an integer >= 1")
+    cert = _find_certificate(W, check_choice("certificate", certificate, ("auto", *_KINDS)))
     u = X @ U.T + b
     if z0 is None:
         Z = np.zeros((X.shape[0], n))
     else:
-        Z = as_finite_array("z0", z0)
+        Z = as_array("z0", z0)
         want = (n,) if single else (X.shape[0], n)
         if Z.shape != want:
             raise ValueError(f"z0 must have the shape of the output {want}, got {Z.shape}")

@@ -34,20 +34,31 @@ under-estimate the constant (it is not a sound bound for slope-restricted activa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar, check_slope
+from ._checks import (
+    as_array,
+    check_allocation,
+    check_bool,
+    check_int,
+    check_optional_str,
+    check_real,
+    check_seed,
+    is_sequence,
+    short_repr,
+)
+from ._lipschitz_sdp import LipSDPMemoryError
 
 __all__ = [
     "METHODS",
     "CertifiedRadius",
     "LipschitzBound",
     "LipschitzLowerBound",
+    "LipSDPMemoryError",
     "certified_radius",
     "lipschitz_bound",
     "lipschitz_lower_bound",
@@ -57,6 +68,7 @@ __all__ = [
 METHODS = ("naive", "lipsdp", "lipsdp-layer", "exact", "exact-regions")
 _SLOPE_RESTRICTED = ("lipsdp", "lipsdp-layer")
 _EPS = np.finfo(np.float64).eps
+_TINY = float(np.finfo(np.float64).tiny)
 # Largest hidden width for "exact" (2**n patterns) and input dimension for "exact-regions".
 MAX_EXACT_NEURONS = 26
 MAX_REGION_INPUT_DIM = 3
@@ -160,18 +172,14 @@ class CertifiedRadius:
 
 def _check_network(weights, biases, *, need_biases=False):
     """Validate ``weights`` / ``biases``; return float64 lists (biases filled with zeros)."""
-    if (
-        isinstance(weights, np.ndarray)
-        or not isinstance(weights, Sequence)
-        or isinstance(weights, str)
-    ):
+    if not is_sequence(weights):
         raise TypeError(
             "weights must be a list of 2-D arrays, weights[k] of shape (n_out, n_in), "
             f"got {type(weights).__name__}"
         )
     if len(weights) == 0:
         raise ValueError("weights must contain at least one layer, got an empty list")
-    ws = [as_finite_array(f"weights[{k}]", w, ndim=2) for k, w in enumerate(weights)]
+    ws = [as_array(f"weights[{k}]", w, ndim=2) for k, w in enumerate(weights)]
     for k, w in enumerate(ws):
         if 0 in w.shape:
             raise ValueError(f"weights[{k}] must be non-empty, got shape {w.shape}")
@@ -186,15 +194,11 @@ def _check_network(weights, biases, *, need_biases=False):
                 "biases are required here (a list with one 1-D array per layer), got None"
             )
         return ws, [np.zeros(w.shape[0]) for w in ws]
-    if (
-        isinstance(biases, np.ndarray)
-        or not isinstance(biases, Sequence)
-        or isinstance(biases, str)
-    ):
+    if not is_sequence(biases):
         raise TypeError(f"biases must be None or a list of 1-D arrays, got {type(biases).__name__}")
     if len(biases) != len(ws):
         raise ValueError(
-            f"biases must have one entry per layer ({len(ws)}), got {len(biases)}; "
+            f"biases must have one entry per layer of weights ({len(ws)}), got {len(biases)}; "
             "use None entries or zeros for layers without bias"
         )
     bs = []
@@ -202,26 +206,41 @@ def _check_network(weights, biases, *, need_biases=False):
         if b is None:
             bs.append(np.zeros(ws[k].shape[0]))
         else:
-            bs.append(as_finite_array(f"biases[{k}]", b, shape=(ws[k].shape[0],)))
+            bs.append(as_array(f"biases[{k}]", b, shape=(ws[k].shape[0],),
+                               match=f"weights[{k}] of shape {ws[k].shape}"))
     return ws, bs
 
 
 def _check_x(x, n_in):
     """Return ``x`` as a (N, n_in) batch and whether it was a single point."""
-    xa = as_finite_array("x", x)
+    xa = as_array("x", x)
     if xa.ndim not in (1, 2) or xa.shape[-1] != n_in:
-        raise ValueError(f"x must have shape ({n_in},) or (N, {n_in}), got {xa.shape}")
+        raise ValueError(
+            f"x must have shape ({n_in},) or (N, {n_in}) to match the {n_in} input(s) of "
+            f"weights[0], got {xa.shape}"
+        )
     return np.atleast_2d(xa), xa.ndim == 1
 
 
 def _check_p(p):
-    if isinstance(p, bool) or not isinstance(p, Real) or float(p) not in (1.0, 2.0, math.inf):
-        raise ValueError(f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {p!r}")
-    return math.inf if float(p) == math.inf else int(p)
+    if isinstance(p, bool | np.bool_) or not isinstance(p, Real | np.integer | np.floating):
+        raise TypeError(
+            f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {short_repr(p)} of type "
+            f"{type(p).__name__}"
+        )
+    # compared exactly, never through float(): an int beyond the float range would overflow
+    if p not in (1, 2, math.inf):
+        raise ValueError(f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {short_repr(p)}")
+    return math.inf if p == math.inf else int(p)
 
 
 def _check_method(method):
-    if not isinstance(method, str) or method not in METHODS:
+    if not isinstance(method, str):
+        raise TypeError(
+            f"method must be one of {', '.join(map(repr, METHODS))}, got {short_repr(method)} of "
+            f"type {type(method).__name__}"
+        )
+    if method not in METHODS:
         extra = (
             " (LipSDP-Network, with coupled multipliers, is not offered: it is not a sound bound)"
             if isinstance(method, str) and "network" in method.lower()
@@ -236,14 +255,25 @@ def _check_method(method):
 def _check_slope_for(method, negative_slope):
     if method in _SLOPE_RESTRICTED:
         try:
-            return check_slope(negative_slope)
+            return check_real("negative_slope", negative_slope, low=0.0, high=1.0)
         except ValueError as exc:
             raise ValueError(
                 f"{exc}; method={method!r} uses the slope restriction [a, 1] and accepts "
                 "negative_slope in [0, 1] only ('naive', 'exact' and 'exact-regions' accept any "
                 "finite real)"
             ) from None
-    return check_finite_scalar("negative_slope", negative_slope)
+    return check_real("negative_slope", negative_slope)
+
+
+def _check_max_memory(max_memory):
+    """None (a fraction of the available memory), a positive number of bytes, or math.inf."""
+    if max_memory is None:
+        return None
+    if not isinstance(max_memory, bool | np.bool_) and isinstance(max_memory, Real) and (
+        max_memory == math.inf
+    ):
+        return math.inf
+    return check_real("max_memory", max_memory, low=0.0, low_open=True)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -258,6 +288,93 @@ def _opnorm(m, p):
 def _round_up(value, n_ops):
     """Inflate a float computed with ``n_ops`` roundings so it stays an upper bound."""
     return float(value) * (1.0 + 16.0 * max(n_ops, 1) * _EPS)
+
+
+# A layer whose nonzero entries span more than 2**_MAX_RANGE cannot be scaled to entries of
+# order one without its smallest entries becoming subnormal (inexact).
+_MAX_RANGE = 1000
+# Below this, a computed product of scaled layers may have lost its value to underflow.
+_UNDERFLOW_GUARD = 2.0**-900
+
+
+def _normalise(ws, exact=True):
+    """Each layer divided by the power of two nearest above its largest entry, and those
+    exponents. Every bound is positively homogeneous in each layer, and entries of order one keep
+    squares and products away from overflow and underflow (weights near 1e-300 made the exact
+    kernel underflow and certify too small a value).
+
+    The scaling is exact unless a layer spans more than 2**1000 (about 1e301); ``exact=True``
+    (methods that multiply layers together, where a tiny entry can be all that matters) refuses
+    such a layer by name, ``exact=False`` (layer norms, which its largest entry dominates) goes on.
+    """
+    out, exps = [], []
+    for k, w in enumerate(ws):
+        mag = np.abs(w)
+        top = float(np.max(mag))
+        e = math.frexp(top)[1] if top > 0.0 else 0
+        if exact and top > 0.0:
+            low = float(np.min(mag[mag > 0.0]))
+            if e - math.frexp(low)[1] > _MAX_RANGE:
+                raise ValueError(
+                    f"weights[{k}] has nonzero entries from {low:.3g} to {top:.3g} in magnitude, "
+                    "more than 1e301 apart: float64 cannot scale them together exactly; rescale "
+                    "the layer or use method='naive'"
+                )
+        out.append(np.ldexp(w, -e) if e else w)
+        exps.append(e)
+    return out, exps
+
+
+def _guard_underflow(value, ws_n):
+    """Raise a product-of-layers value that may have underflowed to a sound upper bound.
+
+    Scaled layers have entries in ``[2**-1001, 1)``, but their products can still underflow; a
+    computed value below 2**-900 while some path through the layers is nonzero is replaced by
+    2**-900 (above it, underflowed terms are far below the relative rounding already allowed).
+    """
+    if value >= _UNDERFLOW_GUARD:
+        return value
+    path = (ws_n[0] != 0.0).astype(np.float64)
+    for w in ws_n[1:]:
+        path = np.minimum((w != 0.0).astype(np.float64) @ path, 1.0)
+    return _UNDERFLOW_GUARD if np.any(path) else value
+
+
+def _scale_up(value, exponent, n_ops=0):
+    """A float ``>= value * 2**exponent`` for ``value >= 0`` computed with ``n_ops`` roundings:
+    ``inf`` when it overflows, one step up when it lands below the normal range (where the
+    relative rounding of :func:`_round_up` no longer holds), never 0 for a positive value."""
+    v = _round_up(value, n_ops)
+    if v == 0.0 or not math.isfinite(v):
+        return v
+    try:
+        out = math.ldexp(v, exponent)
+    except OverflowError:
+        return math.inf
+    if out < _TINY:
+        out = math.nextafter(out, math.inf)
+    return out
+
+
+def _naive_bound(ws_n, exps, a, p, n_ops):
+    """``prod |W_k|_p * max(1, |a|)^(L-1)`` rounded up, from the scaled layers; and the layer
+    norms of the original weights."""
+    norms_n = [_opnorm(w, p) for w in ws_n]
+    # max(1, |a|)^(L-1) as mantissa and exponent, so a large leak cannot overflow either
+    a_m, a_e = math.frexp(max(1.0, abs(a)))
+    value = _scale_up(
+        float(np.prod(norms_n)) * a_m ** (len(ws_n) - 1), sum(exps) + a_e * (len(ws_n) - 1),
+        n_ops,
+    )
+    return value, [_ldexp(nv, e) for nv, e in zip(norms_n, exps, strict=True)]
+
+
+def _ldexp(value, exponent):
+    """``value * 2**exponent`` to nearest, ``inf`` on overflow (for statistics, not bounds)."""
+    try:
+        return math.ldexp(float(value), exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 def _product(ws):
@@ -278,6 +395,19 @@ def _forward(ws, bs, a, x):
     return pre, h @ ws[-1].T + bs[-1]
 
 
+def _forward_finite(ws, bs, a, x):
+    """:func:`_forward`, refusing by name a point where the float64 pass overflows (the slope
+    pattern, hence the Jacobian and the decision, are then undefined)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        pre, out = _forward(ws, bs, a, x)
+    if not (all(np.all(np.isfinite(z)) for z in pre) and np.all(np.isfinite(out))):
+        raise ValueError(
+            "the network overflows float64 at x (a pre-activation or output is not finite): "
+            "the weights, biases or x are too large"
+        )
+    return pre, out
+
+
 def _jacobians(ws, pre, a):
     """Jacobians (N, m, n0) from the pre-activations; slope ``a`` where ``z <= 0``."""
     g = np.broadcast_to(ws[-1], (pre[0].shape[0] if pre else 1, *ws[-1].shape))
@@ -291,14 +421,28 @@ def _jacobians(ws, pre, a):
 
 def _batch_norms(jac, p):
     if p == 2:
+        # vectors: scaled sums of squares (np.linalg.norm's squares overflow from ~1e154)
         if jac.shape[1] == 1:
-            return np.linalg.norm(jac[:, 0, :], axis=1)
+            return _row_norms(jac[:, 0, :])
         if jac.shape[2] == 1:
-            return np.linalg.norm(jac[:, :, 0], axis=1)
-        return np.linalg.norm(jac, 2, axis=(1, 2))
+            return _row_norms(jac[:, :, 0])
+        # the SVD fails on inf entries: those samples get NaN (not counted by the callers)
+        out = np.full(jac.shape[0], np.nan)
+        ok = np.all(np.isfinite(jac), axis=(1, 2))
+        if np.any(ok):
+            out[ok] = np.linalg.norm(jac[ok], 2, axis=(1, 2))
+        return out
     if p == 1:
         return np.abs(jac).sum(axis=1).max(axis=1)
     return np.abs(jac).sum(axis=2).max(axis=1)
+
+
+def _row_norms(m):
+    """Euclidean norms of the rows of ``m`` without overflow or underflow in the squares."""
+    scale = np.max(np.abs(m), axis=1)
+    safe = np.where(scale > 0.0, scale, 1.0)
+    with np.errstate(over="ignore"):  # inf only for a norm itself beyond the float range
+        return scale * np.sqrt(np.sum((m / safe[:, None]) ** 2, axis=1))
 
 
 def network_jacobian(weights, biases, x, negative_slope=0.01):
@@ -321,11 +465,15 @@ def network_jacobian(weights, biases, x, negative_slope=0.01):
         Shape ``(m, n_in)`` for one input, ``(N, m, n_in)`` for a batch.
     """
     ws, bs = _check_network(weights, biases)
-    a = check_finite_scalar("negative_slope", negative_slope)
+    a = check_real("negative_slope", negative_slope)
     xb, single = _check_x(x, ws[0].shape[1])
-    pre, _ = _forward(ws, bs, a, xb)
-    jac = _jacobians(ws, pre, a) if pre else np.broadcast_to(ws[0], (xb.shape[0], *ws[0].shape))
-    jac = np.array(jac)
+    pre, _ = _forward_finite(ws, bs, a, xb)
+    with np.errstate(over="ignore", invalid="ignore"):
+        jac = (_jacobians(ws, pre, a) if pre
+               else np.broadcast_to(ws[0], (xb.shape[0], *ws[0].shape)))
+        jac = np.array(jac)
+    if not np.all(np.isfinite(jac)):
+        raise ValueError("the Jacobian at x leaves the float64 range: the weights are too large")
     return jac[0] if single else jac
 
 
@@ -342,6 +490,7 @@ def lipschitz_bound(
     solver=None,
     max_regions=100_000,
     tol=1e-9,
+    max_memory=None,
 ):
     """Lipschitz constant bound of a Leaky-ReLU network (``p -> p`` norm, l2 by default).
 
@@ -369,17 +518,33 @@ def lipschitz_bound(
     tol : float, default 1e-9
         ``"exact-regions"``: regions whose inscribed ball is thinner than ``tol`` times the bias
         scale are not counted.
+    max_memory : float, optional
+        LipSDP methods: the most memory, in bytes, the semidefinite program may need by the
+        estimate below; solvers over it are skipped (the default tries CLARABEL then SCS) and
+        :class:`LipSDPMemoryError` is raised when none fits. Default: 90 % of the memory
+        available at the call. ``math.inf`` disables the check. The estimate, for the
+        ``n x n`` LMI with ``n`` the sum of the input and hidden widths, is
+        ``800 n^2 + 250 nnz + 64 MB`` bytes (``nnz``: nonzeros of the multiplier-to-LMI map),
+        plus ``64 d^2``, ``d = n (n + 1) / 2``, for CLARABEL, which factors a dense
+        ``d x d`` block: a 10-400-1 network needs ~455 GB with CLARABEL, ~0.2 GB with SCS.
 
     Returns
     -------
     LipschitzBound
-        ``.value``, ``.method``, ``.certified``, ``.message`` and ``.stats``.
+        ``.value``, ``.method``, ``.certified``, ``.message`` and ``.stats`` (for the LipSDP
+        methods the memory estimates, the budget and the solvers skipped). A certified value
+        is ``inf`` only when the bound exceeds the float64 range (weights near 1e308); it is
+        never NaN and never rounded down to 0.
 
     Raises
     ------
     TypeError, ValueError
         Malformed network, non-finite entries, an unknown method, a slope outside what the
         method accepts, or a method that does not apply to this network's depth.
+    LipSDPMemoryError
+        A ``MemoryError`` and ``ValueError``: the LipSDP problem would not fit ``max_memory``
+        with any solver; the message gives the estimate, the memory available and the cheaper
+        options ("lipsdp-layer", solver "SCS", "naive").
     ImportError
         For the LipSDP methods when cvxpy is missing (install ``leaky-control[analysis]``).
     """
@@ -387,6 +552,10 @@ def lipschitz_bound(
     ws, bs = _check_network(weights, biases, need_biases=method == "exact-regions")
     a = _check_slope_for(method, negative_slope)
     p = _check_p(p)
+    solver = check_optional_str("solver", solver)
+    max_regions = check_int("max_regions", max_regions, low=1)
+    tol = check_real("tol", tol, low=0.0, low_open=True)
+    max_memory = _check_max_memory(max_memory)
     if method in _SLOPE_RESTRICTED and p != 2:
         raise ValueError(
             f"method={method!r} bounds the l2 norm only; got p={p!r} (use 'naive' or 'exact')"
@@ -397,10 +566,14 @@ def lipschitz_bound(
             f"{len(ws)} layer(s); use 'lipsdp' for deeper networks"
         )
     n_ops = sum(w.size for w in ws)
+    # every upper bound below is computed on layers scaled by powers of two (exactly) and
+    # scaled back once, rounding up, by 2**expo
+    ws_n, exps = _normalise(ws, exact=method != "naive" or len(ws) == 1 or a == 1.0)
+    expo = sum(exps)
 
     if len(ws) == 1 or a == 1.0:
         # no activation, or the identity: f is affine and its constant is |W_L ... W_1|
-        value = _round_up(_opnorm(_product(ws), p), n_ops)
+        value = _scale_up(_guard_underflow(_opnorm(_product(ws_n), p), ws_n), expo, n_ops)
         return LipschitzBound(
             value,
             method,
@@ -411,8 +584,7 @@ def lipschitz_bound(
         )
 
     if method == "naive":
-        norms = [_opnorm(w, p) for w in ws]
-        value = _round_up(np.prod(norms) * max(1.0, abs(a)) ** (len(ws) - 1), n_ops)
+        value, norms = _naive_bound(ws_n, exps, a, p, n_ops)
         return LipschitzBound(
             value, method, True, p, "product of layer norms", {"layer_norms": norms}
         )
@@ -422,16 +594,25 @@ def lipschitz_bound(
             return LipschitzBound(0.0, method, True, p, "a layer is zero: f is constant", {})
         from ._lipschitz_sdp import solve_lipsdp
 
-        value, ok, stats, msg = solve_lipsdp(ws, a, per_neuron=method == "lipsdp", solver=solver)
+        value, ok, stats, msg = solve_lipsdp(
+            ws_n, a, per_neuron=method == "lipsdp", solver=solver, max_memory=max_memory
+        )
         if ok:
             # In exact arithmetic LipSDP never exceeds the product of norms, but near a = 1 the
             # optimal multipliers grow like 1 / (1 - a) and the solver's answer can be looser;
             # the smaller of two certified bounds is certified.
-            naive = _round_up(np.prod([_opnorm(w, 2) for w in ws]), n_ops)
-            stats["sdp_value"] = value
+            # (a in [0, 1] here: the naive bound is the product of the 2-norms)
+            naive, _ = _naive_bound(ws_n, exps, a, 2, n_ops)
+            stats["sdp_value"] = _ldexp(value, expo)
+            value = _scale_up(value, expo)
             if naive < value:
                 value = naive
                 msg += "; capped by the product of norms (the SDP was ill-conditioned)"
+            # the multipliers belong to the spectrally normalised layers, which are the same
+            # for the scaled and the original weights; report the original layers' norms
+            stats["normalisation"] = [
+                _ldexp(sv, e) for sv, e in zip(stats["normalisation"], exps, strict=True)
+            ]
         return LipschitzBound(value, method, ok, p, msg, stats)
 
     if method == "exact":
@@ -443,11 +624,11 @@ def lipschitz_bound(
             )
         from ._lipschitz_exact import worst_case_patterns
 
-        value, d = worst_case_patterns(ws[0], ws[1], a, p)
+        value, d = worst_case_patterns(ws_n[0], ws_n[1], a, p)
         # the kernel accumulates rank-one updates between re-syncs; 1e-12 relative covers it
-        value = value * (1.0 + 1e-12) if value > 0 else 0.0
+        value = _guard_underflow(value * (1.0 + 1e-12) if value > 0 else 0.0, ws_n)
         return LipschitzBound(
-            _round_up(value, n_ops),
+            _scale_up(value, expo, n_ops),
             method,
             True,
             p,
@@ -463,22 +644,16 @@ def lipschitz_bound(
             f"{n0} > {MAX_REGION_INPUT_DIM} is not supported "
             "(use 'exact' for the worst case over biases)"
         )
-    if (
-        isinstance(max_regions, bool)
-        or not isinstance(max_regions, int | np.integer)
-        or max_regions < 1
-    ):
-        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
-    tol = check_finite_scalar("tol", tol, low=0.0, low_open=True)
     from ._lipschitz_exact import region_patterns
 
     patterns, n_lp, complete = region_patterns(ws[0], bs[0], max_regions=int(max_regions), tol=tol)
     best, best_d = -1.0, None
     for act in patterns:
         d = np.where(act, 1.0, a)
-        v = _opnorm(ws[1] @ (d[:, None] * ws[0]), p)
+        v = _opnorm(ws_n[1] @ (d[:, None] * ws_n[0]), p)
         if v > best:
             best, best_d = v, d
+    best = _ldexp(best, expo)
     msg = f"maximum over {len(patterns)} regions created by the biases" + (
         "" if complete else f" (stopped at max_regions={max_regions}: incomplete)"
     )
@@ -521,9 +696,10 @@ def lipschitz_lower_bound(
     negative_slope : float, default 0.01
         The leak ``a``; any finite real.
     n_samples : int, default 1024
-        Random inputs drawn (Gaussian, at three scales set by ``scale``).
-    seed : int or numpy.random.Generator, optional
-        Randomness source.
+        Random inputs drawn (Gaussian, at three scales set by ``scale``); refused if their work
+        arrays would not fit in the available memory.
+    seed : None, int or numpy.random.Generator, optional
+        Randomness source (a non-negative integer seed).
     p : {2, 1, numpy.inf}, default 2
         Norm.
     scale : float, optional
@@ -535,33 +711,40 @@ def lipschitz_lower_bound(
     Returns
     -------
     LipschitzLowerBound
-        ``.value``, ``.witness`` and ``.stats``.
+        ``.value``, ``.witness`` and ``.stats``. When no sampled point is clear of every kink
+        (for instance a layer whose pre-activations are identically zero) the value is the
+        trivial lower bound 0 and ``stats["note"]`` says so.
     """
     ws, bs = _check_network(weights, biases)
-    a = check_finite_scalar("negative_slope", negative_slope)
+    a = check_real("negative_slope", negative_slope)
     p = _check_p(p)
-    for name, v in (("n_samples", n_samples), ("n_local", n_local)):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, int | np.integer)
-            or v < (1 if name == "n_samples" else 0)
-        ):
-            raise ValueError(
-                f"{name} must be a {'positive' if name == 'n_samples' else 'non-negative'} "
-                f"integer, got {v!r}"
-            )
-    rng = np.random.default_rng(seed)
+    n_samples = check_int("n_samples", n_samples, low=1)
+    n_local = check_int("n_local", n_local, low=0)
+    seed = check_seed("seed", seed)
+    if scale is not None:
+        scale = check_real("scale", scale, low=0.0, low_open=True)
     n0 = ws[0].shape[1]
+    widths = sum(w.shape[0] for w in ws)
+    # x, the pre-activations and activations, and the Jacobians (N, m, n_k) of the backward pass
+    per_sample = 4 * n0 + 4 * widths + 3 * ws[-1].shape[0] * max(w.shape[1] for w in ws)
+    check_allocation("n_samples", n_samples, 8 * n_samples * per_sample, "work arrays")
+    rng = np.random.default_rng(seed)
     if scale is None:
-        rn = np.linalg.norm(ws[0], axis=1)
-        ratio = np.abs(bs[0][rn > 0]) / rn[rn > 0]
-        scale = 1.0 + 2.0 * float(np.max(ratio, initial=0.0))
-    else:
-        scale = check_finite_scalar("scale", scale, low=0.0, low_open=True)
+        rn = _row_norms(ws[0])
+        with np.errstate(over="ignore"):
+            ratio = np.abs(bs[0][rn > 0]) / rn[rn > 0]
+            scale = 1.0 + 2.0 * float(np.max(ratio, initial=0.0))
+        # any scale gives a valid lower bound; an overflowing one would only give inf inputs
+        scale = min(scale, 1e150)
 
-    row_norms = [np.linalg.norm(w, axis=1) for w in ws[:-1]]
+    row_norms = [_row_norms(w) for w in ws[:-1]]
 
     def evaluate(x):
+        # extreme weights may overflow; such points get a non-finite norm and are not counted
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            return _evaluate(x)
+
+    def _evaluate(x):
         pre, _ = _forward(ws, bs, a, x)
         if not pre:
             jac = np.broadcast_to(ws[0], (x.shape[0], *ws[0].shape))
@@ -571,12 +754,16 @@ def lipschitz_lower_bound(
         h = x
         for b, z, wn in zip(bs[:-1], pre, row_norms, strict=True):
             # |h| @ |w_i| <= |h|_2 |w_i|_2 (Cauchy-Schwarz): a cheaper, larger error scale
-            hn = np.linalg.norm(h, axis=1)
+            hn = _row_norms(h)
             err = 1e-10 * (hn[:, None] * wn[None, :] + np.abs(b) + 1e-300)
-            margin = np.minimum(margin, np.min(np.abs(z) / err, axis=1))
+            # a unit with a zero weight row has a constant pre-activation and adds nothing to
+            # the Jacobian whatever its slope: its sign does not matter
+            rel = np.where(wn[None, :] > 0.0, np.abs(z) / err, np.inf)
+            margin = np.minimum(margin, np.min(rel, axis=1))
             h = z + (a - 1.0) * np.minimum(z, 0.0)
         norms = _batch_norms(_jacobians(ws, pre, a), p)
-        return np.where(margin > 1.0, norms, -np.inf), margin
+        # a norm that overflowed (or a NaN from inf - inf) proves nothing: not counted
+        return np.where((margin > 1.0) & np.isfinite(norms), norms, -np.inf), margin
 
     mult = np.array([0.1, 1.0, 10.0])[rng.integers(0, 3, n_samples)]
     x = rng.standard_normal((n_samples, n0)) * (scale * mult)[:, None]
@@ -586,7 +773,7 @@ def lipschitz_lower_bound(
     top = np.argsort(vals)[-k:]
     pts, pvals = x[top].copy(), vals[top].copy()
     radius = 0.5 * scale * np.ones(k)
-    for _ in range(int(n_local)):
+    for _ in range(n_local):
         # four proposals per point; keep the best if it improves, otherwise shrink the step
         prop = pts[:, None, :] + radius[:, None, None] * rng.standard_normal((k, 4, n0)) / np.sqrt(
             n0
@@ -600,23 +787,32 @@ def lipschitz_lower_bound(
         pvals[better] = pv[np.arange(k), j][better]
         radius = np.where(better, radius * 1.5, radius * 0.7)
     i = int(np.argmax(pvals))
-    if not np.isfinite(pvals[i]):
-        raise RuntimeError("no sampled point was clear of every kink; pass a different scale")
     best_x = pts[i]
     v, margin = evaluate(best_x[None, :])
-    return LipschitzLowerBound(
-        float(v[0]),
-        best_x,
-        p,
-        {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])},
-    )
+    stats = {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])}
+    if not np.isfinite(v[0]):
+        # no counted point: 0 is still a true lower bound, and the only one we can prove
+        stats["note"] = (
+            "no sampled point was clear of every kink with a finite Jacobian norm; 0 is the "
+            "trivial lower bound (try another scale or more samples)"
+        )
+        return LipschitzLowerBound(0.0, best_x, p, stats)
+    return LipschitzLowerBound(float(v[0]), best_x, p, stats)
 
 
 # ---------------------------------------------------------------------------- certified radius
 
 
 def certified_radius(
-    weights, biases, x, negative_slope=0.01, method="lipsdp", *, pairwise=True, solver=None
+    weights,
+    biases,
+    x,
+    negative_slope=0.01,
+    method="lipsdp",
+    *,
+    pairwise=True,
+    solver=None,
+    max_memory=None,
 ):
     """l2 radius around ``x`` within which the network's decision cannot change.
 
@@ -644,6 +840,8 @@ def certified_radius(
         Also compute the pairwise bounds ``L_cj`` (``m - 1`` more bounds per distinct class).
     solver : str, optional
         Passed to :func:`lipschitz_bound`.
+    max_memory : float, optional
+        Passed to :func:`lipschitz_bound` (memory budget of each LipSDP problem, in bytes).
 
     Returns
     -------
@@ -658,8 +856,11 @@ def certified_radius(
     ws, bs = _check_network(weights, biases)
     a = _check_slope_for(method, negative_slope)
     xb, single = _check_x(x, ws[0].shape[1])
-    _, out = _forward(ws, bs, a, xb)
-    full = lipschitz_bound(ws, None, a, method, solver=solver)
+    pairwise = check_bool("pairwise", pairwise)
+    solver = check_optional_str("solver", solver)
+    max_memory = _check_max_memory(max_memory)
+    _, out = _forward_finite(ws, bs, a, xb)
+    full = lipschitz_bound(ws, None, a, method, solver=solver, max_memory=max_memory)
     lip = full.value
     certified = full.certified
     m = out.shape[1]
@@ -693,7 +894,9 @@ def certified_radius(
                     if j == c:
                         continue
                     last = (ws[-1][c] - ws[-1][j])[None, :]
-                    res = lipschitz_bound([*ws[:-1], last], None, a, method, solver=solver)
+                    res = lipschitz_bound(
+                        [*ws[:-1], last], None, a, method, solver=solver, max_memory=max_memory
+                    )
                     cache[(int(c), j)] = res
                     certified = certified and res.certified
                     sel = predicted == c

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import control as ct
 import numpy as np
 
-from .._validate import check_finite_scalar, check_slope
 from ..activations import leaky_relu
+from ._checks import as_array, check_allocation, check_int, check_real
 from ._loop import resolve_loop, spectral_abscissa
 
 __all__ = [
@@ -45,6 +45,21 @@ def _freq_response(A, B, C, omega):
     return (C @ np.linalg.solve(M, rhs))[:, 0, 0]
 
 
+def _freq_response_or_nan(A, B, C, omega):
+    """:func:`_freq_response`, NaN at frequencies where ``j w`` is an eigenvalue of ``A``.
+
+    An integrator (or an unstable loop with a pole on the imaginary axis) puts a singular
+    ``j w I - A`` on the grid; the Nyquist/Popov data there is left out instead of failing.
+    """
+    try:
+        return _freq_response(A, B, C, omega)
+    except np.linalg.LinAlgError:
+        keep = np.abs(np.linalg.det(1j * omega[:, None, None] * np.eye(A.shape[0]) - A)) > 0
+        resp = np.full(omega.shape, np.nan + 0j)
+        resp[keep] = _freq_response(A, B, C, omega[keep])
+        return resp
+
+
 def _imag_axis_freqs(H, tol=1e-7):
     """Non-negative imaginary parts of the eigenvalues of ``H`` lying on the imaginary axis."""
     ev = np.linalg.eigvals(H)
@@ -54,7 +69,8 @@ def _imag_axis_freqs(H, tol=1e-7):
 
 def _hinf_hamiltonian(A, B, C, gamma):
     """``jw`` is an eigenvalue iff ``gamma`` is a singular value of ``G(jw)`` (D = 0)."""
-    return np.block([[A, (B @ B.T) / gamma**2], [-C.T @ C, -A.T]])
+    # (1 / gamma)^2, not 1 / gamma^2: a tiny sector (huge gamma) underflows to the right answer
+    return np.block([[A, (B @ B.T) * (1.0 / gamma) ** 2], [-C.T @ C, -A.T]])
 
 
 def _hinf_norm(A, B, C, rtol=1e-8, max_iter=100):
@@ -94,10 +110,30 @@ def _omega_grid(A, n_points):
     return np.concatenate([[0.0], np.geomspace(lo, hi, n_points - 1)])
 
 
-def _check_points(n_points):
-    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 10:
-        raise ValueError(f"n_points must be an integer >= 10, got {n_points!r}")
-    return int(n_points)
+def _guard_scaling(fn, A, B, C, k, *args):
+    """Run a criterion with float overflow and division by zero trapped.
+
+    A gain or matrices so large or small that the loop's frequency response, Hamiltonian or
+    linear program leave the float64 range cannot be analysed here; that is said by name
+    instead of a RuntimeWarning, an OverflowError or a result built on inf.
+    """
+    try:
+        with np.errstate(over="raise", divide="raise"):
+            return fn(A, B, C, k, *args)
+    except (FloatingPointError, OverflowError) as exc:
+        raise ValueError(
+            f"the loop is too badly scaled for a float64 analysis ({exc}): k={k:g}, "
+            f"max|A|={np.max(np.abs(A)):g}, max|B|={np.max(np.abs(B)):g}, "
+            f"max|C|={np.max(np.abs(C)):g}; rescale the gain k or the state (A, B, C)"
+        ) from None
+
+
+def _check_points(n_points, n):
+    n_points = check_int("n_points", n_points, low=10)
+    # two grids (plant and centre loop) of batched (n, n) complex solves
+    check_allocation("n_points", n_points, 2 * 16 * n_points * (2 * n * n + 4 * n + 4),
+                     "frequency-response arrays")
+    return n_points
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,19 +271,18 @@ def circle_criterion(A, B=None, C=None, k=None, negative_slope=None, *, n_points
     replaces the Nyquist encirclement count.
     """
     A_, B_, C_, k, a, _ = resolve_loop(A, B, C, k, negative_slope, allow_mimo=False)
-    n_points = _check_points(n_points)
+    n_points = _check_points(n_points, A_.shape[0])
+    return _guard_scaling(_circle, A_, B_, C_, k, a, n_points)
+
+
+def _circle(A_, B_, C_, k, a, n_points):
     k1, k2 = a * k, k
     sigma, delta = 0.5 * (k1 + k2), 0.5 * (k2 - k1)
     Ac = A_ - sigma * B_ @ C_
     alpha = spectral_abscissa(Ac)
     omega = np.union1d(_omega_grid(A_, n_points), _omega_grid(Ac, n_points))
-    try:
-        resp = _freq_response(A_, B_, C_, omega)
-    except np.linalg.LinAlgError:
-        # a plant pole on the imaginary axis (an integrator) sits on the grid: leave it out
-        keep = np.abs(np.linalg.det(1j * omega[:, None, None] * np.eye(A_.shape[0]) - A_)) > 0
-        resp = np.full(omega.shape, np.nan + 0j)
-        resp[keep] = _freq_response(A_, B_, C_, omega[keep])
+    # a plant pole on the imaginary axis (an integrator) sits on the grid: left out (NaN)
+    resp = _freq_response_or_nan(A_, B_, C_, omega)
     if k1 > 0:
         center, radius = -0.5 * (1 / k1 + 1 / k2), 0.5 * (1 / k1 - 1 / k2)
     else:
@@ -410,15 +445,23 @@ def popov_criterion(A, B=None, C=None, k=None, negative_slope=None, *, q=None, q
     for a constant reference, not contraction and not robustness to a time-varying gain.
     """
     A_, B_, C_, k, a, _ = resolve_loop(A, B, C, k, negative_slope, allow_mimo=False)
-    n_points = _check_points(n_points)
+    n_points = _check_points(n_points, A_.shape[0])
     if q is not None:
-        q = check_finite_scalar("q", q, low=0.0)
+        q = check_real("q", q, low=0.0)
+    if q_max is not None:
+        q_max = check_real("q_max", q_max, low=0.0)
+    return _guard_scaling(_popov, A_, B_, C_, k, a, n_points, q, q_max)
+
+
+def _popov(A_, B_, C_, k, a, n_points, q, q_max):
     k1, k2 = a * k, k
     Kp = k2 - k1
     A1 = A_ - k1 * B_ @ C_
     alpha = spectral_abscissa(A1)
     omega = _omega_grid(A1, n_points)
-    g1 = _freq_response(A1, B_, C_, omega)
+    # an unstable A1 may have a pole on the grid (e.g. an integrator at a = 0): NaN there;
+    # a Hurwitz A1, the only case that goes on below, never does
+    g1 = _freq_response_or_nan(A1, B_, C_, omega)
     base = dict(sector=(k1, k2), omega=omega, popov_x=g1.real, popov_y=omega * g1.imag)
     if alpha >= 0.0:
         return PopovCriterionResult(
@@ -432,7 +475,7 @@ def popov_criterion(A, B=None, C=None, k=None, negative_slope=None, *, q=None, q
                                     message="a = 1: the loop is linear and Hurwitz", **base)
     if q_max is None:
         q_max = 10.0 / np.min(np.abs(np.linalg.eigvals(A1).real))
-    q_max = check_finite_scalar("q_max", q_max, low=0.0)
+    q_max = check_real("q_max", q_max, low=0.0)
     cb = float((C_ @ B_)[0, 0])
 
     def margins(qv, w, g):
@@ -499,8 +542,8 @@ class LeakyReLUNonlinearity(ct.DescribingFunctionNonlinearity):
 
     def __init__(self, negative_slope=0.01, gain=1.0):
         super().__init__()
-        self.negative_slope = check_slope(negative_slope)
-        self.gain = check_finite_scalar("gain", gain, low=0.0, low_open=True)
+        self.negative_slope = check_real("negative_slope", negative_slope, low=0.0, high=1.0)
+        self.gain = check_real("gain", gain, low=0.0, low_open=True)
 
     def __call__(self, x):
         """Evaluate ``gain * phi_a(x)`` (scalar in, float out; arrays are mapped elementwise)."""
@@ -522,7 +565,7 @@ class LeakyReLUNonlinearity(ct.DescribingFunctionNonlinearity):
         -------
         float
         """
-        check_finite_scalar("A", A, low=0.0)
+        check_real("A", A, low=0.0)
         return self.gain * 0.5 * (1.0 + self.negative_slope)
 
     def dc_offset(self, A):
@@ -537,8 +580,13 @@ class LeakyReLUNonlinearity(ct.DescribingFunctionNonlinearity):
         -------
         float or numpy.ndarray
         """
-        amp = np.asarray(A, dtype=float)
-        if not np.all(np.isfinite(amp)) or np.any(amp < 0):
-            raise ValueError(f"A must be finite and >= 0, got {A!r}")
+        if isinstance(A, list | tuple | np.ndarray):
+            amp = as_array("A", A, finite=False)
+            if np.ndim(A) == 0:
+                amp = amp.reshape(())
+            if not np.all(np.isfinite(amp)) or np.any(amp < 0):
+                raise ValueError(f"A must be finite and >= 0, got {A!r}")
+        else:
+            amp = np.asarray(check_real("A", A, low=0.0))
         out = self.gain * amp * (1.0 - self.negative_slope) / math.pi
         return float(out) if out.ndim == 0 else out

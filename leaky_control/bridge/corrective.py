@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_finite_scalar
+from ..analysis._checks import as_array, check_real
 from ..metrics import coasting_fraction
 
 __all__ = ["Availability", "control_availability", "training_availability"]
@@ -63,7 +63,8 @@ def _output(resp, name):
     for data in (getattr(resp, "loop", None), resp):
         labels = list(getattr(data, "output_labels", None) or [])
         if name in labels:
-            return np.asarray(np.atleast_2d(data.outputs)[labels.index(name)], dtype=float)
+            outputs = as_array(f"resp.outputs ({name!r})", data.outputs, finite=False)
+            return np.atleast_2d(outputs)[labels.index(name)]
     raise ValueError(
         f"resp must be a simulated loop with signals 'e' and 'u' (from leaky_control.simulate); "
         f"{name!r} is not among them")
@@ -100,19 +101,24 @@ def control_availability(resp, e_tol=None, u_tol=None):
     ValueError
         If ``resp`` lacks ``e`` or ``u`` or a tolerance is negative or not finite.
     """
-    t = np.asarray(resp.time, dtype=float)
+    if not hasattr(resp, "time"):
+        raise TypeError(
+            "resp must be a simulated loop (a response of leaky_control.simulate, with time and "
+            f"the signals 'e' and 'u'), got {type(resp).__name__}"
+        )
+    t = as_array("resp.time", resp.time, finite=False)
     e, u = _output(resp, "e"), _output(resp, "u")
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(u))):
         raise ValueError("resp has non-finite e or u (a failed run); availability is undefined")
     if e_tol is None:
         labels = list(getattr(resp, "input_labels", []))
-        r = np.asarray(resp.inputs, dtype=float)
+        r = as_array("resp.inputs", resp.inputs, finite=False)
         r = np.atleast_2d(r)[labels.index("r")] if "r" in labels else e * 0.0
         e_tol = 0.02 * float(np.max(np.abs(r)))
-    e_tol = check_finite_scalar("e_tol", e_tol, low=0.0)
+    e_tol = check_real("e_tol", e_tol, low=0.0)
     if u_tol is None:
         u_tol = 1e-9 * max(1.0, float(np.max(np.abs(u))))
-    u_tol = check_finite_scalar("u_tol", u_tol, low=0.0)
+    u_tol = check_real("u_tol", u_tol, low=0.0)
     # coasting_fraction counts "e' < 0 and u == 0"; e' = e_tol - |e| is negative exactly off target
     shifted = e_tol - np.abs(e)
     lost_now = (shifted < 0) & (np.abs(u) <= u_tol)
@@ -144,8 +150,8 @@ def training_availability(history):
     """
     if not (hasattr(history, "zero_grad_fraction") and hasattr(history, "epoch")):
         raise TypeError(f"history must be a TrainHistory from train(), got {type(history).__name__}")
-    zg = np.asarray(history.zero_grad_fraction, dtype=float)
-    ep = np.asarray(history.epoch, dtype=float)
+    zg = as_array("history.zero_grad_fraction", history.zero_grad_fraction, finite=False)
+    ep = as_array("history.epoch", history.epoch, finite=False)
     if zg.ndim != 1 or zg.size == 0 or zg.shape != ep.shape:
         raise ValueError(f"history.zero_grad_fraction must be a non-empty 1-d array matching "
                          f"history.epoch, got shapes {zg.shape} and {ep.shape}")

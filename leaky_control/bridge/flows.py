@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar
+from ..analysis._checks import as_array, check_real
 
 __all__ = ["LeakyFlowLayer", "ScaledLeaky", "collapse_batchnorm_leaky"]
 
@@ -48,11 +48,14 @@ class LeakyFlowLayer:
     negative_slope: float
 
     def __post_init__(self):
-        w = as_finite_array("weight", self.weight, ndim=2)
-        if w.shape[0] != w.shape[1]:
-            raise ValueError(f"weight must be square for an invertible layer, got shape {w.shape}")
-        b = as_finite_array("bias", self.bias, ndim=1, shape=(w.shape[0],))
-        a = check_finite_scalar("negative_slope", self.negative_slope, low=0.0, low_open=True)
+        w = as_array("weight", self.weight, ndim=2)
+        if w.shape[0] != w.shape[1] or w.shape[0] == 0:
+            raise ValueError(
+                f"weight must be square (and non-empty) for an invertible layer, got shape "
+                f"{w.shape}"
+            )
+        b = as_array("bias", self.bias, ndim=1, shape=(w.shape[0],), match=f"weight {w.shape}")
+        a = check_real("negative_slope", self.negative_slope, low=0.0, low_open=True)
         sign, logdet = np.linalg.slogdet(w)
         cond = np.linalg.cond(w)
         if sign == 0 or not np.isfinite(cond) or cond > 1e12:
@@ -63,7 +66,7 @@ class LeakyFlowLayer:
         object.__setattr__(self, "_logdet_w", float(logdet))
 
     def _x(self, x, name):
-        arr = as_finite_array(name, x)
+        arr = as_array(name, x)
         one = arr.ndim == 1
         arr2 = arr.reshape(1, -1) if one else arr
         if arr2.ndim != 2 or arr2.shape[1] != self.weight.shape[0]:
@@ -130,6 +133,25 @@ class ScaledLeaky:
     sign: np.ndarray
     negative_slope: float
 
+    def __post_init__(self):
+        arrs = {
+            name: as_array(name, getattr(self, name)).reshape(-1)
+            for name in ("scale", "center", "offset", "sign")
+        }
+        n = arrs["scale"].size
+        for name, arr in arrs.items():
+            if arr.size != n:
+                raise ValueError(
+                    f"{name} must have one entry per channel ({n}, like scale), got {arr.size}"
+                )
+        if not np.all(np.isin(arrs["sign"], (-1.0, 0.0, 1.0))):
+            raise ValueError(f"sign must hold only -1, 0 or +1, got {arrs['sign']}")
+        for name, arr in arrs.items():
+            object.__setattr__(self, name, arr)
+        object.__setattr__(
+            self, "negative_slope", check_real("negative_slope", self.negative_slope)
+        )
+
     def __call__(self, z):
         """Evaluate on ``z`` of shape ``(..., n_channels)``.
 
@@ -142,7 +164,7 @@ class ScaledLeaky:
         -------
         numpy.ndarray
         """
-        zz = as_finite_array("z", z)
+        zz = as_array("z", z)
         return (
             self.scale * _leaky(self.sign * (zz - self.center), self.negative_slope) + self.offset
         )
@@ -157,7 +179,7 @@ def _bn_affine(bn, name, eps):
     missing = [k for k in _BN_KEYS if k not in bn]
     if missing:
         raise ValueError(f"{name} is missing keys {missing}; it needs {_BN_KEYS} (torch names)")
-    arrs = [as_finite_array(f"{name}[{k!r}]", bn[k]).reshape(-1) for k in _BN_KEYS]
+    arrs = [as_array(f"{name}[{k!r}]", bn[k]).reshape(-1) for k in _BN_KEYS]
     n = arrs[0].size
     if any(a.size != n for a in arrs):
         raise ValueError(
@@ -189,8 +211,8 @@ def collapse_batchnorm_leaky(bn1, bn2, negative_slope, eps=1e-5):
     ScaledLeaky
         Equal to ``bn2(phi_a(bn1(z)))`` for every ``z``.
     """
-    a = check_finite_scalar("negative_slope", negative_slope, low=0.0)
-    e = check_finite_scalar("eps", eps, low=0.0, low_open=True)
+    a = check_real("negative_slope", negative_slope, low=0.0)
+    e = check_real("eps", eps, low=0.0, low_open=True)
     s1, t1 = _bn_affine(bn1, "bn1", e)
     s2, t2 = _bn_affine(bn2, "bn2", e)
     if s1.size != s2.size:

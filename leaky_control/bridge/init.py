@@ -19,9 +19,20 @@ PyTorch pitfalls this module avoids
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .._validate import check_finite_scalar
+from ..analysis._checks import (
+    check_allocation,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+    check_sizes,
+    is_sequence,
+    short_repr,
+)
 from .mlp import ACTIVATIONS, MLP
 
 __all__ = ["as_rng", "init_mlp", "kaiming_normal", "kaiming_std"]
@@ -29,25 +40,24 @@ __all__ = ["as_rng", "init_mlp", "kaiming_normal", "kaiming_std"]
 _INITS = ("kaiming", "kaiming_uniform", "orthogonal", "torch_default")
 
 
-def as_rng(rng):
+def as_rng(rng, name="rng"):
     """Return a ``numpy.random.Generator`` from ``None``, an int seed or a Generator.
 
     Parameters
     ----------
     rng : None, int or numpy.random.Generator
-        Source of randomness.
+        Source of randomness (a non-negative integer seed; not a bool).
+    name : str, default "rng"
+        Parameter name used in the error message.
 
     Returns
     -------
     numpy.random.Generator
     """
-    if rng is None or isinstance(rng, int | np.integer):
-        if rng is not None and rng < 0:
-            raise ValueError(f"rng seed must be non-negative, got {rng!r}")
-        return np.random.default_rng(rng)
+    rng = check_seed(name, rng)
     if isinstance(rng, np.random.Generator):
         return rng
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
+    return np.random.default_rng(rng)
 
 
 def kaiming_std(fan, negative_slope):
@@ -65,25 +75,34 @@ def kaiming_std(fan, negative_slope):
     -------
     float
     """
-    if isinstance(fan, bool) or not isinstance(fan, int | np.integer) or fan < 1:
-        raise ValueError(f"fan must be a positive integer, got {fan!r}")
-    a = check_finite_scalar("negative_slope", negative_slope)
-    return float(np.sqrt(2.0 / ((1.0 + a * a) * int(fan))))
+    fan = check_int("fan", fan, low=1)
+    a = check_real("negative_slope", negative_slope)
+    return float(np.sqrt(2.0 / fan) * _inv_hypot(a))
+
+
+def _inv_hypot(a):
+    """``1 / sqrt(1 + a**2)`` without overflow: beyond 1e150, ``1 + a**2`` is ``a**2`` in
+    float64 and squaring would overflow (``kaiming_std`` used to return 0 there)."""
+    return 1.0 / math.sqrt(1.0 + a * a) if abs(a) <= 1e150 else 1.0 / abs(a)
 
 
 def _fan(shape, mode):
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    mode = check_choice("mode", mode, ("fan_in", "fan_out"))
     return int(shape[1] if mode == "fan_in" else shape[0])
 
 
 def _check_shape(shape):
-    try:
-        shp = tuple(int(s) for s in shape)
-    except TypeError as exc:
-        raise TypeError(f"shape must be a pair (n_out, n_in), got {shape!r}") from exc
-    if len(shp) != 2 or min(shp) < 1:
-        raise ValueError(f"shape must be a pair of positive integers (n_out, n_in), got {shape!r}")
+    if not (is_sequence(shape) or (isinstance(shape, np.ndarray) and shape.ndim == 1)):
+        raise TypeError(
+            f"shape must be a pair of positive integers (n_out, n_in), got {short_repr(shape)} of "
+            f"type {type(shape).__name__}"
+        )
+    if len(shape) != 2:
+        raise ValueError(
+            f"shape must be a pair of positive integers (n_out, n_in), got {short_repr(shape)}"
+        )
+    shp = tuple(check_int(f"shape[{i}]", s, low=1) for i, s in enumerate(shape))
+    check_allocation("shape", shape, 8 * shp[0] * shp[1], "a float64 weight matrix")
     return shp
 
 
@@ -135,7 +154,9 @@ def init_mlp(
     Parameters
     ----------
     sizes : sequence of int
-        Layer widths ``(n_in, hidden..., n_out)``, at least two entries, all >= 1.
+        Layer widths ``(n_in, hidden..., n_out)``, at least two entries, all integers >= 1
+        (Python or numpy integers; floats such as ``3.5`` or ``3.0``, bools and strings are
+        refused, as is a network too large for the available memory).
     activation : {"relu", "leaky", "prelu"}, default "leaky"
         Hidden nonlinearity.
     negative_slope : float, optional
@@ -160,29 +181,18 @@ def init_mlp(
     -------
     MLP
     """
-    try:
-        sz = [int(s) for s in sizes]
-    except TypeError as exc:
-        raise TypeError(f"sizes must be a sequence of integers, got {sizes!r}") from exc
-    if len(sz) < 2 or min(sz) < 1 or any(float(s) != s for s in sizes):
-        raise ValueError(
-            f"sizes must hold >= 2 positive integers (n_in, ..., n_out), got {sizes!r}"
-        )
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    if init not in _INITS:
-        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
-    b0 = check_finite_scalar("bias", bias)
-    if activation == "relu":
-        gain_slope = (
-            0.0 if negative_slope is None else check_finite_scalar("negative_slope", negative_slope)
-        )
-    else:
-        gain_slope = (
-            0.01
-            if negative_slope is None
-            else check_finite_scalar("negative_slope", negative_slope)
-        )
+    sz = check_sizes("sizes", sizes)
+    # weights and biases, the flat parameter vector and the MLP's copy of it
+    n_params = sum(sz[i + 1] * (sz[i] + 1) for i in range(len(sz) - 1))
+    check_allocation("sizes", sizes, 3 * 8 * n_params, "parameter arrays")
+    activation = check_choice("activation", activation, ACTIVATIONS)
+    init = check_choice("init", init, _INITS)
+    mode = check_choice("mode", mode, ("fan_in", "fan_out"))
+    b0 = check_real("bias", bias)
+    default_slope = 0.0 if activation == "relu" else 0.01
+    gain_slope = (
+        default_slope if negative_slope is None else check_real("negative_slope", negative_slope)
+    )
     g = as_rng(rng)
     weights, biases = [], []
     for li in range(len(sz) - 1):
@@ -195,7 +205,7 @@ def init_mlp(
             w = g.uniform(-bound, bound, size=shape)
             b = np.full(sz[li + 1], b0)
         elif init == "orthogonal":
-            w = _orthogonal(shape, np.sqrt(2.0 / (1.0 + gain_slope**2)), g)
+            w = _orthogonal(shape, math.sqrt(2.0) * _inv_hypot(gain_slope), g)
             b = np.full(sz[li + 1], b0)
         else:
             bound = 1.0 / np.sqrt(sz[li])

@@ -15,9 +15,9 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from numba import njit
 
-from .._validate import as_finite_array, check_finite_scalar
+from .._jit import cached_njit
+from ..analysis._checks import as_array, check_choice, check_real, is_sequence, short_repr
 
 __all__ = ["ACTIVATIONS", "MLP"]
 
@@ -32,7 +32,7 @@ ACTIVATIONS = ("relu", "leaky", "prelu")
 _FM = {"reassoc", "contract", "nsz"}
 
 
-@njit(cache=True, fastmath=_FM)
+@cached_njit(fastmath=_FM)
 def _mm_nt(a, w, out):
     """out = a @ w.T for C-contiguous a (n, k), w (m, k)."""
     n, k = a.shape
@@ -45,7 +45,7 @@ def _mm_nt(a, w, out):
             out[i, j] = s
 
 
-@njit(cache=True, fastmath=_FM)
+@cached_njit(fastmath=_FM)
 def _mm_tn(d, a, out):
     """out = d.T @ a for d (n, m), a (n, k)."""
     n, m = d.shape
@@ -58,7 +58,7 @@ def _mm_tn(d, a, out):
                 out[j, p] += c * a[i, p]
 
 
-@njit(cache=True, fastmath=_FM)
+@cached_njit(fastmath=_FM)
 def _mm_nn(d, w, out):
     """out = d @ w for d (n, m), w (m, k)."""
     n, m = d.shape
@@ -71,7 +71,7 @@ def _mm_nn(d, w, out):
                 out[i, p] += c * w[j, p]
 
 
-@njit(cache=True)
+@cached_njit
 def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
     """Forward pass; pre-activations of layer li go to ``zbuf[n*cum[li]:]``, outputs returned."""
     n = x.shape[0]
@@ -107,7 +107,7 @@ def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
     return out
 
 
-@njit(cache=True)
+@cached_njit
 def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf, dbuf, grad):
     """MSE loss and its gradient with respect to every entry of ``theta`` (into ``grad``)."""
     n = x.shape[0]
@@ -195,7 +195,7 @@ class MLP:
         or one entry per hidden layer, each a float or an array with one slope per unit.
     prelu_slopes : {"layer", "unit"}, default "layer"
         For ``"prelu"`` given a float: one shared slope per hidden layer (``nn.PReLU()``) or one
-        per hidden unit (``nn.PReLU(num_parameters=width)``). Ignored otherwise.
+        per hidden unit (``nn.PReLU(num_parameters=width)``). Not used otherwise (but checked).
 
     Notes
     -----
@@ -206,21 +206,22 @@ class MLP:
     def __init__(
         self, weights, biases, activation="leaky", negative_slope=None, prelu_slopes="layer"
     ):
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__"):
+        activation = check_choice("activation", activation, ACTIVATIONS)
+        prelu_slopes = check_choice("prelu_slopes", prelu_slopes, ("layer", "unit"))
+        if not is_sequence(weights):
             raise TypeError(
                 f"weights must be a sequence of 2-D arrays, got {type(weights).__name__}"
             )
-        if isinstance(biases, np.ndarray) or not hasattr(biases, "__len__"):
+        if not is_sequence(biases):
             raise TypeError(f"biases must be a sequence of 1-D arrays, got {type(biases).__name__}")
         if len(weights) == 0:
             raise ValueError("weights must hold at least one layer, got an empty sequence")
         if len(biases) != len(weights):
             raise ValueError(
-                f"biases must have one entry per layer ({len(weights)}), got {len(biases)}"
+                f"biases must have one entry per layer of weights ({len(weights)}), got "
+                f"{len(biases)}"
             )
-        ws = [as_finite_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
+        ws = [as_array(f"weights[{i}]", w, ndim=2) for i, w in enumerate(weights)]
         for i in range(1, len(ws)):
             if ws[i].shape[1] != ws[i - 1].shape[0]:
                 raise ValueError(
@@ -228,11 +229,16 @@ class MLP:
                     f"{ws[i - 1].shape}: weights[{i}].shape[1] must equal {ws[i - 1].shape[0]}"
                 )
         bs = [
-            as_finite_array(f"biases[{i}]", b, ndim=1, shape=(w.shape[0],))
+            as_array(f"biases[{i}]", b, ndim=1, shape=(w.shape[0],),
+                     match=f"weights[{i}] of shape {w.shape}")
             for i, (b, w) in enumerate(zip(biases, ws, strict=True))
         ]
-        if min(w.size for w in ws) == 0:
-            raise ValueError("every layer needs at least one input and one output unit")
+        for i, w in enumerate(ws):
+            if w.size == 0:
+                raise ValueError(
+                    f"weights[{i}] must have at least one input and one output unit, got shape "
+                    f"{w.shape}"
+                )
         sizes = [ws[0].shape[1]] + [w.shape[0] for w in ws]
         hidden = sizes[1:-1]
         slopes = self._slopes(activation, negative_slope, prelu_slopes, hidden)
@@ -254,7 +260,7 @@ class MLP:
     def _slopes(activation, negative_slope, prelu_slopes, hidden):
         if activation == "relu":
             if negative_slope is not None:
-                a = check_finite_scalar("negative_slope", negative_slope)
+                a = check_real("negative_slope", negative_slope)
                 if a != 0.0:
                     raise ValueError(
                         f"negative_slope must be 0 (or omitted) for activation='relu', got {a!r}; "
@@ -262,21 +268,20 @@ class MLP:
                     )
             return [np.zeros(1) for _ in hidden]
         if activation == "leaky":
-            a = (
-                0.01
-                if negative_slope is None
-                else check_finite_scalar("negative_slope", negative_slope)
-            )
+            a = 0.01 if negative_slope is None else check_real("negative_slope", negative_slope)
             return [np.full(1, a) for _ in hidden]
-        if prelu_slopes not in ("layer", "unit"):
-            raise ValueError(f"prelu_slopes must be 'layer' or 'unit', got {prelu_slopes!r}")
-        if negative_slope is None or isinstance(negative_slope, Real | np.floating | np.integer):
-            a = (
-                0.01
-                if negative_slope is None
-                else check_finite_scalar("negative_slope", negative_slope)
-            )
+        if isinstance(negative_slope, np.ndarray) and negative_slope.ndim == 0:
+            negative_slope = negative_slope[()]  # a numpy scalar, checked as one below
+        if negative_slope is None or isinstance(
+            negative_slope, bool | np.bool_ | Real | np.floating | np.integer
+        ):
+            a = 0.01 if negative_slope is None else check_real("negative_slope", negative_slope)
             return [np.full(1 if prelu_slopes == "layer" else h, a) for h in hidden]
+        if not (is_sequence(negative_slope) or isinstance(negative_slope, np.ndarray)):
+            raise TypeError(
+                "negative_slope for 'prelu' must be a float or one entry (a float or an array of "
+                f"per-unit slopes) per hidden layer, got {short_repr(negative_slope)}"
+            )
         if len(negative_slope) != len(hidden):
             raise ValueError(
                 f"negative_slope for 'prelu' must have one entry per hidden layer ({len(hidden)}), "
@@ -284,7 +289,7 @@ class MLP:
             )
         out = []
         for li, (s, h) in enumerate(zip(negative_slope, hidden, strict=True)):
-            arr = as_finite_array(f"negative_slope[{li}]", s).reshape(-1)
+            arr = as_array(f"negative_slope[{li}]", s).reshape(-1)
             if arr.size not in (1, h):
                 raise ValueError(
                     f"negative_slope[{li}] must hold 1 or {h} slopes (layer width), got {arr.size}"
@@ -363,7 +368,7 @@ class MLP:
 
     # ------------------------------------------------------------------ computation
     def _check_x(self, x, name="x"):
-        arr = as_finite_array(name, x)
+        arr = as_array(name, x)
         if arr.ndim == 1 and self._sizes[0] == 1:
             arr = arr.reshape(-1, 1)
         if arr.ndim != 2 or arr.shape[1] != self._sizes[0]:
@@ -373,7 +378,7 @@ class MLP:
         return arr
 
     def _check_y(self, y, n):
-        arr = as_finite_array("y", y)
+        arr = as_array("y", y)
         if arr.ndim == 1 and self._sizes[-1] == 1:
             arr = arr.reshape(-1, 1)
         if arr.ndim != 2 or arr.shape[1] != self._sizes[-1] or arr.shape[0] != n:
@@ -400,6 +405,8 @@ class MLP:
         numpy.ndarray, shape (n_samples, n_out)
         """
         x = self._check_x(x)
+        if x.shape[0] == 0:  # the kernel needs one row; an empty batch has an empty answer
+            return np.empty((0, int(self._sizes[-1])))
         zbuf, abuf, _ = self._buffers(x.shape[0])
         out = _forward_kernel(
             self._theta,
@@ -431,6 +438,8 @@ class MLP:
         """
         x = self._check_x(x)
         n = x.shape[0]
+        if n == 0:
+            return [np.empty((0, int(w))) for w in self._sizes[1:]]
         zbuf, abuf, _ = self._buffers(n)
         _forward_kernel(
             self._theta,
@@ -492,6 +501,8 @@ class MLP:
         """
         x = self._check_x(x)
         y = self._check_y(y, x.shape[0])
+        if x.shape[0] == 0:
+            raise ValueError("x must hold at least one sample (the loss is a mean), got 0")
         loss, flat, _ = self._loss_grad_flat(x, y)
         return loss, self._unflatten(flat)
 
@@ -531,7 +542,7 @@ class MLP:
         -------
         MLP
         """
-        arr = as_finite_array("theta", theta, ndim=1, shape=(self._theta.size,))
+        arr = as_array("theta", theta, ndim=1, shape=(self._theta.size,))
         new = self.copy()
         new._theta = arr.copy()
         return new

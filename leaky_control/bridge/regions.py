@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_finite_array
+from ..analysis._checks import as_array, check_real
 from .mlp import MLP
 
 __all__ = ["count_linear_regions", "linear_pieces"]
@@ -28,9 +28,15 @@ def _check(mlp, interval):
         raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
     if mlp.sizes[0] != 1:
         raise ValueError(f"mlp must have one input (sizes[0] == 1), got sizes {mlp.sizes}")
-    iv = as_finite_array("interval", interval, ndim=1, shape=(2,))
+    iv = as_array("interval", interval, ndim=1, shape=(2,))
     if not iv[0] < iv[1]:
         raise ValueError(f"interval must be (low, high) with low < high, got {tuple(iv)}")
+    if not np.isfinite(float(iv[1]) - float(iv[0])):  # Python floats: inf, no warning
+        # the breakpoint tolerance is relative to high - low: an infinite width would merge
+        # every piece into one and silently report a single region
+        raise ValueError(
+            f"interval must have a finite width high - low, got {tuple(float(v) for v in iv)}"
+        )
     return float(iv[0]), float(iv[1])
 
 
@@ -57,7 +63,7 @@ def linear_pieces(mlp, interval, rtol=1e-9):
     interval : tuple of float
         ``(low, high)`` with ``low < high``.
     rtol : float, default 1e-9
-        Relative tolerance when deciding two adjacent pieces have the same slope.
+        Relative tolerance when deciding two adjacent pieces have the same slope, in ``[0, 1)``.
 
     Returns
     -------
@@ -69,6 +75,7 @@ def linear_pieces(mlp, interval, rtol=1e-9):
         ``f(x) = slopes * x + intercepts`` on each piece.
     """
     lo, hi = _check(mlp, interval)
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0, high_open=True)
     ws, bs, slopes = mlp.weights, mlp.biases, mlp.slopes_per_layer()
     bps = np.array([lo, hi])
     for li in range(mlp.n_layers - 1):
@@ -90,7 +97,10 @@ def linear_pieces(mlp, interval, rtol=1e-9):
     keep = [0]
     for k in range(1, s.shape[0]):
         ref = s[keep[-1]]
-        if not np.allclose(s[k], ref, rtol=rtol, atol=rtol * max(1.0, float(np.max(np.abs(ref))))):
+        with np.errstate(over="ignore"):  # slopes near 1e308: an infinite tolerance
+            same = np.allclose(s[k], ref, rtol=rtol,
+                               atol=rtol * max(1.0, float(np.max(np.abs(ref)))))
+        if not same:
             keep.append(k)
     new_bps = np.concatenate([[lo], bps[1:-1][np.array(keep[1:], dtype=int) - 1], [hi]])
     return new_bps, s[keep], c[keep]

@@ -33,7 +33,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_finite_array, check_finite_scalar
+from ..analysis._checks import (
+    as_array,
+    check_allocation,
+    check_choice,
+    check_int,
+    check_real,
+    check_sizes,
+)
 from .init import as_rng, init_mlp
 from .mlp import MLP
 
@@ -63,7 +70,7 @@ def gradient_statistics(negative_slope):
         ``"p_zero"`` (``P(G = 0)``), ``"mean"`` (``(1+a)/2``), ``"var"`` (``(1-a)**2/4``),
         ``"second_moment"`` (``(1+a**2)/2``, the factor that drives signal propagation).
     """
-    a = check_finite_scalar("negative_slope", negative_slope)
+    a = _check_squared_leak(negative_slope)
     return {
         "p_zero": 0.5 if a == 0.0 else 0.0,
         "mean": (1.0 + a) / 2.0,
@@ -89,21 +96,30 @@ def second_moment_factor(weight_std, fan, negative_slope):
     float
         1 means the second moment is preserved; ``chi**depth`` is the growth over ``depth``.
     """
-    s = check_finite_scalar("weight_std", weight_std, low=0.0)
-    if isinstance(fan, bool) or not isinstance(fan, int | np.integer) or fan < 1:
-        raise ValueError(f"fan must be a positive integer, got {fan!r}")
-    a = check_finite_scalar("negative_slope", negative_slope)
-    return s * s * int(fan) * (1.0 + a * a) / 2.0
+    s = check_real("weight_std", weight_std, low=0.0)
+    fan = check_int("fan", fan, low=1)
+    a = _check_squared_leak(negative_slope)
+    chi = s * s * fan * (1.0 + a * a) / 2.0
+    if not np.isfinite(chi):
+        raise ValueError(
+            f"weight_std={s!r}, fan={fan} and negative_slope={a!r} give a factor beyond the "
+            "float range"
+        )
+    return chi
 
 
-def _sizes(sizes):
-    try:
-        sz = [int(s) for s in sizes]
-    except TypeError as exc:
-        raise TypeError(f"sizes must be a sequence of integers, got {sizes!r}") from exc
-    if len(sz) < 2 or min(sz) < 1:
-        raise ValueError(f"sizes must hold >= 2 positive integers, got {sizes!r}")
-    return sz
+_MAX_SQUARED_LEAK = 1e150
+
+
+def _check_squared_leak(negative_slope):
+    """A finite leak whose square (part of every moment here) stays in the float range."""
+    a = check_real("negative_slope", negative_slope)
+    if abs(a) > _MAX_SQUARED_LEAK:
+        raise ValueError(
+            f"negative_slope must have |a| <= {_MAX_SQUARED_LEAK:g} here (the moments use "
+            f"a**2), got {a!r}"
+        )
+    return a
 
 
 def propagate_second_moments(sizes, weight_std, negative_slope, input_ms=1.0):
@@ -128,24 +144,36 @@ def propagate_second_moments(sizes, weight_std, negative_slope, input_ms=1.0):
         Expected mean square of the gradient with respect to a hidden activation ``h_l``,
         ``l = 1..L-1``, for an output cotangent with identity covariance.
     """
-    sz = _sizes(sizes)
+    sz = check_sizes("sizes", sizes)
     n_layers = len(sz) - 1
-    stds = np.broadcast_to(as_finite_array("weight_std", weight_std), (n_layers,)).copy()
+    stds = as_array("weight_std", weight_std).reshape(-1)
+    if stds.size not in (1, n_layers) or np.ndim(weight_std) > 1:
+        raise ValueError(
+            f"weight_std must be one float or one per layer ({n_layers} entries), got shape "
+            f"{np.shape(weight_std)}"
+        )
+    stds = np.broadcast_to(stds, (n_layers,)).copy()
     if np.any(stds < 0):
         raise ValueError(f"weight_std must be >= 0, got {weight_std!r}")
-    a = check_finite_scalar("negative_slope", negative_slope)
-    ms = check_finite_scalar("input_ms", input_ms, low=0.0)
+    a = _check_squared_leak(negative_slope)
+    ms = check_real("input_ms", input_ms, low=0.0)
     c = (1.0 + a * a) / 2.0
     fwd = np.empty(n_layers)
-    fwd[0] = stds[0] ** 2 * sz[0] * ms
-    for li in range(1, n_layers):
-        fwd[li] = stds[li] ** 2 * sz[li] * c * fwd[li - 1]
     bwd = np.empty(n_layers - 1)
-    r = 1.0
-    for li in range(n_layers - 1, 0, -1):
-        # gradient w.r.t. h_l = W_{li+1}^T (phi' * grad of the layer above); fan_out = sz[li + 1]
-        r = stds[li] ** 2 * sz[li + 1] * r * (c if li < n_layers - 1 else 1.0)
-        bwd[li - 1] = r
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, by name
+        fwd[0] = stds[0] ** 2 * sz[0] * ms
+        for li in range(1, n_layers):
+            fwd[li] = stds[li] ** 2 * sz[li] * c * fwd[li - 1]
+        r = 1.0
+        for li in range(n_layers - 1, 0, -1):
+            # gradient w.r.t. h_l = W_{li+1}^T (phi' * grad of the layer above); fan_out = sz[li+1]
+            r = stds[li] ** 2 * sz[li + 1] * r * (c if li < n_layers - 1 else 1.0)
+            bwd[li - 1] = r
+    if not (np.all(np.isfinite(fwd)) and np.all(np.isfinite(bwd))):
+        raise ValueError(
+            "the predicted second moments leave the float range: weight_std, negative_slope, "
+            f"input_ms and the depth {n_layers} compound to more than 1.8e308"
+        )
     return fwd, bwd
 
 
@@ -171,7 +199,10 @@ def measure_second_moments(mlp, x, cotangent):
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
     x = mlp._check_x(x)
-    g = as_finite_array("cotangent", cotangent, shape=(x.shape[0], mlp.sizes[-1]))
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one sample (the moments are means), got 0")
+    g = as_array("cotangent", cotangent, shape=(x.shape[0], mlp.sizes[-1]),
+                 match=f"x ({x.shape[0]} rows) and the mlp's {mlp.sizes[-1]} output(s)")
     zs = mlp.preactivations(x)
     slopes = mlp.slopes_per_layer()
     fwd = np.array([np.mean(z * z) for z in zs])
@@ -202,7 +233,7 @@ def input_output_jacobian(mlp, x):
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
-    xv = as_finite_array("x", x, ndim=1, shape=(mlp.sizes[0],))
+    xv = as_array("x", x, ndim=1, shape=(mlp.sizes[0],))
     zs = mlp.preactivations(xv.reshape(1, -1))
     slopes = mlp.slopes_per_layer()
     ws = mlp.weights
@@ -239,12 +270,15 @@ def jacobian_spectrum(width, depth, negative_slope, n_nets=20, init="kaiming", r
         initialised with the hidden-layer gain) is divided by its gain ``c = 2/(1+a**2)`` so
         that Kaiming init gives ``E[mean(s**2)] = 1``.
     """
-    for name, v in (("width", width), ("depth", depth), ("n_nets", n_nets)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    a = check_finite_scalar("negative_slope", negative_slope)
-    if init not in ("kaiming", "orthogonal"):
-        raise ValueError(f"init must be 'kaiming' or 'orthogonal', got {init!r}")
+    width = check_int("width", width, low=1)
+    depth = check_int("depth", depth, low=1)
+    n_nets = check_int("n_nets", n_nets, low=1)
+    # one network at a time: depth + 1 square layers, their parameters copied three times
+    check_allocation("width", width, 3 * 8 * (depth + 1) * width * (width + 1),
+                     f"the parameters of a depth-{depth} network")
+    check_allocation("n_nets", n_nets, 8 * n_nets * width, "the result array")
+    a = _check_squared_leak(negative_slope)
+    init = check_choice("init", init, ("kaiming", "orthogonal"))
     g = as_rng(rng)
     act = "relu" if a == 0.0 else "leaky"
     gain2 = 2.0 / (1.0 + a * a)
@@ -277,10 +311,8 @@ def relu_dead_probability(width, depth):
     -------
     float
     """
-    if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < 1:
-        raise ValueError(f"width must be a positive integer, got {width!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 0:
-        raise ValueError(f"depth must be a non-negative integer, got {depth!r}")
+    width = check_int("width", width, low=1)
+    depth = check_int("depth", depth, low=0)
     return float(-np.expm1(depth * np.log1p(-(0.5**width))))
 
 

@@ -29,9 +29,16 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
-from .._validate import check_finite_scalar
+from .._jit import cached_njit
+from ..analysis._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    is_sequence,
+    short_repr,
+)
 from .init import as_rng
 from .mlp import MLP, _loss_grad_kernel
 
@@ -44,7 +51,7 @@ class TrainingDiverged(FloatingPointError):
     """Raised by :func:`train` with ``on_divergence="raise"`` when the loss becomes non-finite."""
 
 
-@njit(cache=True)
+@cached_njit
 def _epoch_kernel(
     theta,
     sizes,
@@ -198,7 +205,12 @@ def _epoch_stats(mlp, x, y):
         total_pairs += zero_deriv.size
         gw = grad[mlp._w_off[li] : mlp._w_off[li] + w * int(sizes[li])].reshape(w, int(sizes[li]))
         gb = grad[mlp._b_off[li] : mlp._b_off[li] + w]
-        row_norm = np.sqrt((gw * gw).sum(axis=1) + gb * gb)
+        # scaled by the row's largest entry: a gradient of 1e155 (a diverging run) must not
+        # square to inf
+        g = np.column_stack([gw, gb])
+        top = np.max(np.abs(g), axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            row_norm = top * np.sqrt(((g / np.where(top > 0.0, top, 1.0)[:, None]) ** 2).sum(axis=1))
         stuck.append(mask.mean())
         dead.append(np.mean(row_norm == 0.0))
         sparsity.append(zero_deriv.mean())
@@ -208,9 +220,23 @@ def _epoch_stats(mlp, x, y):
 
 
 def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check_int(name, value, low=low, desc=f"an integer >= {low}")
+
+
+def _check_betas(betas):
+    if not (is_sequence(betas) or (isinstance(betas, np.ndarray) and betas.ndim == 1)):
+        raise TypeError(
+            "betas must be a pair (beta1, beta2) of floats in [0, 1), got "
+            f"{short_repr(betas)} of type {type(betas).__name__}"
+        )
+    if len(betas) != 2:
+        raise ValueError(
+            f"betas must be a pair (beta1, beta2) of floats in [0, 1), got {short_repr(betas)}"
+        )
+    return tuple(
+        check_real(f"betas[{i}]", b, low=0.0, high=1.0, high_open=True)
+        for i, b in enumerate(betas)
+    )
 
 
 def train(
@@ -250,12 +276,13 @@ def train(
         Number of passes over the data, >= 1.
     batch_size : int, default 32
         Mini-batch size, >= 1; the last batch of an epoch may be smaller (``drop_last=False``).
-    seed : None or int
-        Seed of the per-epoch shuffles (``numpy.random.default_rng(seed).permutation``).
+    seed : None, int or numpy.random.Generator
+        Seed of the per-epoch shuffles (``numpy.random.default_rng(seed).permutation``); a
+        non-negative integer.
     progress : bool, default False
         Show a tqdm progress bar over epochs (needs the ``progress`` extra, ``tqdm``).
     betas : tuple of float, default (0.9, 0.999)
-        Adam's decay rates, each in [0, 1).
+        Adam's decay rates, a pair with each in [0, 1) (checked for SGD too).
     eps : float, default 1e-8
         Adam's denominator term, > 0.
     momentum : float, default 0.0
@@ -282,30 +309,28 @@ def train(
     TypeError
         If ``mlp`` is not an :class:`MLP`.
     ValueError
-        For an unknown optimizer, ``lr <= 0``, mismatched or non-finite data, bad sizes.
+        For an unknown optimizer, ``lr <= 0``, mismatched or non-finite data, bad sizes, or
+        data whose initial loss already overflows (targets near 1e154).
     TrainingDiverged
         With ``on_divergence="raise"``, if the loss becomes non-finite.
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be a leaky_control.bridge.MLP, got {type(mlp).__name__}")
-    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    lr = check_finite_scalar("lr", lr, low=0.0, low_open=True)
+    optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
     epochs = _check_int("epochs", epochs, 1)
     batch_size = _check_int("batch_size", batch_size, 1)
-    if on_divergence not in ("stop", "raise"):
-        raise ValueError(f"on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
-    if len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    b1 = check_finite_scalar("betas[0]", betas[0], low=0.0, high=1.0, high_open=True)
-    b2 = check_finite_scalar("betas[1]", betas[1], low=0.0, high=1.0, high_open=True)
-    eps = check_finite_scalar("eps", eps, low=0.0, low_open=True)
-    momentum = check_finite_scalar("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    on_divergence = check_choice("on_divergence", on_divergence, ("stop", "raise"))
+    progress = check_bool("progress", progress)
+    track = check_bool("track", track)
+    b1, b2 = _check_betas(betas)
+    eps = check_real("eps", eps, low=0.0, low_open=True)
+    momentum = check_real("momentum", momentum, low=0.0, high=1.0, high_open=True)
     x = mlp._check_x(x)
     y = mlp._check_y(y, x.shape[0])
     if x.shape[0] == 0:
         raise ValueError("x must hold at least one sample, got 0")
-    rng = as_rng(seed)
+    rng = as_rng(seed, "seed")
 
     net = mlp.copy()
     theta = net._theta
@@ -331,7 +356,8 @@ def train(
             loss, stuck, dead, sparse, gnorm, zf, masks = _epoch_stats(net, x, y)
         else:
             out = net.forward(x)
-            loss = float(np.mean((out - y) ** 2))
+            with np.errstate(over="ignore", invalid="ignore"):  # inf: reported as divergence
+                loss = float(np.mean((out - y) ** 2))
             stuck = dead = sparse = gnorm = [np.nan] * n_hidden
             zf, masks = np.nan, None
         rows["loss"].append(loss)
@@ -350,7 +376,12 @@ def train(
             rows["slopes"].append(theta[net._n_wb :].copy())
         return loss, masks
 
-    _, masks = record(np.nan, None)
+    loss0, masks = record(np.nan, None)
+    if not math.isfinite(loss0):
+        raise ValueError(
+            f"the initial loss is not finite ({loss0}): the network's outputs on x or the targets "
+            "y are too large, their squared difference overflows float64"
+        )
     bar = None
     if progress:
         try:
@@ -376,7 +407,7 @@ def train(
                 x,
                 y,
                 perm,
-                batch_size,
+                bs_max,  # = min(batch_size, n): same batches, and start + size cannot overflow
                 opt_code,
                 lr,
                 b1,

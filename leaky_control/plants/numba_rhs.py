@@ -19,7 +19,7 @@ import numpy as np
 
 from .._dispatch import feed_computation
 from .._jit import python_function
-from .._validate import as_finite_array
+from .._validate import as_finite_array, check_int
 from .base import Plant, input_limits_arrays
 
 __all__ = ["RHS", "NumbaPlant", "rhs"]
@@ -193,8 +193,8 @@ class NumbaPlant(Plant):
                  input_limits=None, name="plant"):
         for k, v, lo in (("nstates", nstates, 1), ("ninputs", ninputs, 1),
                          ("ndisturbances", ndisturbances, 0)):
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
-                raise ValueError(f"{k} must be an integer >= {lo}, got {v!r}")
+            # a bound far above any real model, below sizes whose arrays cannot exist
+            check_int(k, v, low=lo, high=10**6)
         self.dynamics_function = dynamics
         self.nstates, self.ninputs = int(nstates), int(ninputs)
         self.ndisturbances = int(ndisturbances)
@@ -204,8 +204,7 @@ class NumbaPlant(Plant):
             raise ValueError(f"C must have {self.nstates} columns, got shape {Cm.shape}")
         self.C = np.ascontiguousarray(Cm)
         self.noutputs = Cm.shape[0]
-        self.param_values = as_finite_array(
-            "params", np.atleast_1d(np.asarray(params, dtype=float)), ndim=1)
+        self.param_values = as_finite_array("params", np.atleast_1d(params), ndim=1)
         self._lo, self._hi = input_limits_arrays("input_limits", input_limits, self.ninputs)
         self.name = name
 

@@ -163,8 +163,9 @@ class _FixedStep(Solver):
     def planned_steps(self, t, max_step, sample_time=None):
         """The number of steps a run on output times ``t`` takes (checked against
         ``max_steps`` before the run starts)."""
-        steps = float(np.sum(np.maximum(self.substeps,
-                                        np.ceil(np.diff(t) / max_step - 1e-9))))
+        with np.errstate(over="ignore"):  # an absurd horizon counts inf steps: refused
+            steps = float(np.sum(np.maximum(self.substeps,
+                                            np.ceil(np.diff(t) / max_step - 1e-9))))
         if sample_time is not None:
             steps += (t[-1] - t[0]) / sample_time  # each sample instant splits an interval
         return steps

@@ -297,10 +297,17 @@ def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, 
 def _metric_names(metrics):
     if isinstance(metrics, str):
         metrics = (metrics,)
+    if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):
+        raise TypeError(f"metrics must be a metric name or a sequence of them, got "
+                        f"{metrics!r}; available: {list(STEP_INFO_KEYS)}")
     names = list(metrics)
-    bad = [k for k in names if k not in STEP_INFO_KEYS]
+    bad = [k for k in names if not isinstance(k, str) or k not in STEP_INFO_KEYS]
     if bad:
-        raise ValueError(f"unknown metric(s) {bad}; available: {list(STEP_INFO_KEYS)}")
+        raise ValueError(f"unknown metric(s) {bad} in metrics; available: "
+                         f"{list(STEP_INFO_KEYS)}")
+    if not names:
+        raise ValueError(f"metrics must name at least one metric; available: "
+                         f"{list(STEP_INFO_KEYS)}")
     return list(dict.fromkeys(names))
 
 
