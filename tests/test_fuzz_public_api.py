@@ -10,7 +10,9 @@ have their own fuzz tests (tests/test_bad_input_analysis.py), the sweeps theirs
 (tests/test_sweep_reliability.py).
 """
 
+import contextlib
 import math
+import tempfile
 
 import control as ct
 import numpy as np
@@ -196,8 +198,10 @@ def test_sweep_fails_bad_points_alone_or_refuses_by_name(value, where, name):
     else:
         kwargs = {"checkpoint": value} if name == "kp" else \
             {"metrics": value} if name == "negative_slope" else {"chunk_size": value}
-        _check(lambda: lc.sweep(lc.FirstOrderLag(), base, {"kp": [0.5, 1.0]}, t, **kwargs),
-               list(kwargs))
+        # a checkpoint value like "1.0" is a valid folder name: keep it out of the repository
+        with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+            _check(lambda: lc.sweep(lc.FirstOrderLag(), base, {"kp": [0.5, 1.0]}, t, **kwargs),
+                   list(kwargs))
 
 
 @SETTINGS
