@@ -38,24 +38,8 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     args, kw = _args()
     full = lc.sweep(*args, **kw)  # also leaves the kernel in the disk cache for the child
     ck = tmp_path / "ck"
-    script = SETUP + f"\nlc.sweep(*ARGS, checkpoint={str(ck)!r}, **KW)\n"
-    log = tmp_path / "child.log"
-    with open(log, "wb") as fh:
-        child = subprocess.Popen([sys.executable, "-c", script], stdout=fh, stderr=fh)
-    try:
-        deadline = time.monotonic() + 300
-        while len(list(ck.glob("chunk-*.npz"))) < 3:
-            assert child.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "child made no progress in 300 s"
-            time.sleep(0.02)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    _kill_after(ck, 3, tmp_path / "child.log")
     done = len(list(ck.glob("chunk-*.npz")))
-    assert child.returncode == -signal.SIGKILL
     assert 3 <= done < len(full), "the child finished before it could be killed"
 
     resumed = lc.sweep(*args, checkpoint=ck, **kw)

@@ -218,7 +218,8 @@ class Checkpoint:
                                   "was rewritten; each chunk file is checked on its own")
                 old = None
         if old is None:
-            _atomic_write(meta, json.dumps(record).encode())
+            payload = json.dumps(record).encode()
+            _atomic_write(meta, lambda fh: fh.write(payload))
         elif old.get("version") != FORMAT_VERSION:
             raise ValueError(
                 f"checkpoint folder {str(path)!r} was written in checkpoint format "
@@ -312,20 +313,7 @@ class Checkpoint:
         arrays["error_message"] = np.array([errs[i] for i in sorted(errs)], dtype=str)
         proof = {"fingerprint": np.array(self.digest), "points": np.array([start, stop]),
                  "checksum": np.array(_checksum(arrays, self.digest, start, stop))}
-        target = self._file(k)
-        # a unique temporary name: two sweeps of this folder in one process (threads) or in
-        # two processes must not write into each other's file
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays, **proof)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        _atomic_write(self._file(k), lambda fh: np.savez(fh, **arrays, **proof))
 
     def report(self):
         """Warn (:class:`CheckpointWarning`) about files that are not this sweep's, if any
@@ -365,11 +353,14 @@ def _difference(old, new):
                      if old.get(k) != new.get(k))
 
 
-def _atomic_write(path, data):
+def _atomic_write(path, write):
+    """``write(fh)`` into a temporary file beside ``path``, flushed, then renamed onto it: a
+    killed run leaves the whole file or none. The temporary name is unique, so two sweeps of
+    one folder (threads or processes) never write into each other's file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
