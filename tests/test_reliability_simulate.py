@@ -247,3 +247,19 @@ def test_two_factory_plants_in_one_process_keep_their_own_gains():
     ya = lc.simulate(a, None, 30.0, reference=1.0, solver=lc.Dopri5()).outputs[-1]
     yb = lc.simulate(b, None, 30.0, reference=1.0, solver=lc.Dopri5()).outputs[-1]
     assert ya == pytest.approx(0.5, rel=1e-6) and yb == pytest.approx(0.25, rel=1e-6)
+
+
+def test_a_stiff_saturated_high_gain_loop_returns_or_is_refused_quickly():
+    # the report's hang: kp = 1e8 with saturation under RK4's default step (~2e-9 s) ran for
+    # minutes; now the step budget refuses it up front or the run completes, within seconds
+    ctrl = lc.LeakyPI(kp=1e8, ki=1.0, negative_slope=0.1, u_min=-1.0, u_max=1.0)
+    start = time.perf_counter()
+    try:
+        resp = lc.simulate(lc.MassSpringDamper(), ctrl, 10.0)
+    except ValueError as exc:
+        assert "max_steps" in str(exc)
+    else:
+        assert resp.success and np.all(np.isfinite(resp.y))
+        # saturated control: the command never exceeds its limits
+        assert np.max(np.abs(resp.signal("u"))) <= 1.0
+    assert time.perf_counter() - start < 60.0
