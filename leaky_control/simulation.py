@@ -10,7 +10,6 @@ unchanged.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 from numbers import Real
@@ -19,6 +18,7 @@ import control as ct
 import numpy as np
 
 from ._dispatch import model_of
+from ._memory import available_memory
 from ._probe import probe_models
 from ._validate import as_finite_array, check_finite_scalar
 from .controllers.base import Controller
@@ -88,12 +88,9 @@ def _signal(name, value, nchan, t):
     )
 
 
-def _available_memory():
-    """Bytes of physical memory available now (None where the OS does not say)."""
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+#: runs needing less than this are not checked against the memory available (64 MiB: numpy
+#: would refuse such an allocation at once, not after minutes of work)
+_ASK_MEMORY_ABOVE = 2**26
 
 
 def _check_memory(T, plant, controller):
@@ -103,7 +100,9 @@ def _check_memory(T, plant, controller):
     # float64 rows over T: kernel outputs (states, outputs, u, u_raw), signals (r, d), and the
     # response's copies (applied u, loop signals, e); twice for the transposes numpy makes
     need = 8 * T * 2 * (n + p + 2 * m + 1 + q + 2 * m + 1)
-    have = _available_memory()
+    if need < _ASK_MEMORY_ABOVE:  # keep the OS query (file reads) off the common path
+        return
+    have = available_memory()
     if have is not None and need > have:
         raise ValueError(
             f"timepts holds {T} points: the run's arrays need about {need / 2**30:.3g} GiB, more "

@@ -69,10 +69,10 @@ def test_bad_input_is_refused_fast_and_by_name(call, exc, words):
 def test_a_huge_output_grid_is_refused_before_its_arrays_are_built(monkeypatch):
     import leaky_control.simulation as sim
 
-    # pretend the machine has 1 MiB free: 100,000 points of a 2-state loop need more
-    monkeypatch.setattr(sim, "_available_memory", lambda: 2**20)
-    with pytest.raises(ValueError, match=r"timepts holds 100000 points.*GiB"):
-        lc.simulate(lc.MassSpringDamper(), P(), np.linspace(0.0, 1.0, 100_000))
+    # pretend the machine has 1 MiB free: 1,000,000 points of a 2-state loop need 160 MB
+    monkeypatch.setattr(sim, "available_memory", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"timepts holds 1000000 points.*GiB"):
+        lc.simulate(lc.MassSpringDamper(), P(), np.linspace(0.0, 1.0, 1_000_000))
 
 
 def test_a_disturbance_for_a_plant_without_one_is_refused_not_dropped():

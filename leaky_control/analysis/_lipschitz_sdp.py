@@ -16,7 +16,8 @@ import warnings
 
 import numpy as np
 
-from ._checks import available_memory, format_bytes
+from .._memory import available_memory
+from ._checks import format_bytes
 
 _EPS = np.finfo(np.float64).eps
 # Strict-feasibility margin asked of the solver (the weights are normalised to spectral norm 1,
