@@ -1,0 +1,3 @@
+"""Phase portraits of closed loops (filled in by the pictures work)."""
+
+__all__: list[str] = []
