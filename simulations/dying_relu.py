@@ -1,4 +1,8 @@
-"""Dying ReLU: the three-point dead neuron, and dead units in a deeper network (SGD vs Adam).
+"""
+Dying ReLU: a dead neuron, and dead units in a network
+======================================================
+
+Dying ReLU: the three-point dead neuron, and dead units in a deeper network (SGD vs Adam).
 
 Part 1, the three-point dead neuron: ``x = t = (1, 2, 3)``, one unit ``y = phi(w x + b)`` with
 ``w = b = -1``, loss ``mean((y - t)**2)``. Every pre-activation is negative, so a ReLU unit gets

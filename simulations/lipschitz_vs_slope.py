@@ -1,4 +1,8 @@
-"""How the leak ``a`` moves Lipschitz bounds and certified radii of fixed Leaky-ReLU networks.
+"""
+Lipschitz bounds and certified radii versus the leak
+====================================================
+
+How the leak ``a`` moves Lipschitz bounds and certified radii of fixed Leaky-ReLU networks.
 
 Left panels: for three fixed networks, every bound as ``a`` goes from 0 (ReLU) to 1 (linear):
 the naive product of norms, LipSDP-Layer, LipSDP-Neuron, the exact constant maximised over all

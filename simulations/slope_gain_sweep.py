@@ -1,4 +1,8 @@
-"""Study: the flagship cruise-control loop over a grid of leaks and gains, with ``lc.sweep``.
+"""
+Cruise control over a grid of leaks and gains
+=============================================
+
+Study: the flagship cruise-control loop over a grid of leaks and gains, with ``lc.sweep``.
 
 The flagship scenario (20 -> 25 m/s, the 4 degree hill at 5 s, a 1 degree descent from 27 s,
 no brake, the car starting at its 20 m/s equilibrium) is run for every pair of

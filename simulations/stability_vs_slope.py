@@ -1,4 +1,8 @@
-"""Study: what the leak buys in certified stability, for G = 1/(s+1)^3 under u = k phi_a(r - y).
+"""
+Certified stability versus the leak: circle criterion and contraction
+=====================================================================
+
+Study: what the leak buys in certified stability, for G = 1/(s+1)^3 under u = k phi_a(r - y).
 
 With k = 5 the ReLU loop (a = 0) cannot be certified by the circle criterion (its Nyquist plot
 enters the half-plane Re < -1/5) and no common quadratic metric contracts it; a leak a >= ~0.25
