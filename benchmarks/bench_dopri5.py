@@ -27,8 +27,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _reference import kernel_alone, median_time, paired_ratio, problem  # noqa: E402
 import scipy.integrate
+from _reference import kernel_alone, median_time, paired_ratio, problem  # noqa: E402
 
 
 def plain_rhs(plant, ctrl, t, theta):

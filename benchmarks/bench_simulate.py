@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -65,7 +64,6 @@ def bench_c(reps=200):
 
 
 def cold_start():
-    code_control = "import time; t=time.perf_counter(); import control; print(time.perf_counter()-t)"
     code_both = ("import time; t=time.perf_counter(); import control; a=time.perf_counter()-t; "
                  "t=time.perf_counter(); import leaky_control; print(a, time.perf_counter()-t)")
     code_first = ("import time, numpy as np; t=time.perf_counter(); import leaky_control as lc; "
