@@ -78,7 +78,11 @@ def test_batchnorm_leaky_batchnorm_collapse_including_reflection():
 
 
 def test_collapse_against_torch_batchnorm():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="torch is not installed; the same check runs against jax in "
+        "tests/test_autodiff_jax.py (test_batchnorm_collapse_against_jax_formula)",
+    )
     rng = np.random.default_rng(4)
     n = 5
     mods = []

@@ -25,7 +25,12 @@ def test_kaiming_normal_sample_variance(mode):
 
 
 def test_against_torch_kaiming_and_linear_default():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="torch is not installed; the same check runs against jax in "
+        "tests/test_autodiff_jax.py (test_kaiming_normal_against_jax_variance_scaling, "
+        "test_he_normal_is_the_relu_gain, test_uniform_inits_against_jax_variance_scaling)",
+    )
     torch.manual_seed(0)
     w = torch.empty(400, 300, dtype=torch.float64)
     torch.nn.init.kaiming_normal_(w, a=0.2, mode="fan_in", nonlinearity="leaky_relu")

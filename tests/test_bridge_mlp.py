@@ -71,7 +71,12 @@ def test_derivative_conventions_at_zero():
 
 
 def test_against_torch_autograd():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch",
+        reason="torch is not installed; the same check runs against jax in "
+        "tests/test_autodiff_jax.py (test_mlp_gradients_against_jax_grad, "
+        "test_derivative_convention_at_zero_against_jax)",
+    )
     rng = np.random.default_rng(7)
     for activation in ("relu", "leaky", "prelu"):
         net = init_mlp(
