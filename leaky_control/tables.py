@@ -58,10 +58,10 @@ def metric_header(key: str, output_unit: str = "-", input_unit: str = "-") -> st
     """
     if key not in METRIC_UNITS:
         raise KeyError(f"metric {key!r} has no unit; known metrics: {', '.join(METRIC_UNITS)}")
-    unit = METRIC_UNITS[key].format(y=output_unit, u=input_unit)
-    if unit.startswith("-") and len(unit) > 1:  # a product with a dimensionless unit
-        unit = unit[1:].strip() or "-"
-    return f"{key} [{unit}]"
+    # a dimensionless factor (or its square) drops out of a product: "{y} s" -> "s"
+    factors = [f for f in METRIC_UNITS[key].format(y=output_unit, u=input_unit).split()
+               if f not in ("-", "-^2")]
+    return f"{key} [{' '.join(factors) or '-'}]"
 
 
 def format_value(value: Any, digits: int = 6) -> str:
