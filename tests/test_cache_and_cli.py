@@ -1,7 +1,6 @@
 """Process-level behaviour: the disk cache of the kernel, lazy import, the demo command."""
 
 import csv
-import os
 import subprocess
 import sys
 
@@ -36,19 +35,30 @@ def test_import_compiles_nothing_and_loads_no_numba():
     assert out.split() == ["False", "False"]
 
 
-def test_demo_writes_table_and_figure(tmp_path):
+def test_demo_writes_table_and_figure(tmp_path, capsys):
     from leaky_control.cli import main
 
     assert main(["demo", "--out", str(tmp_path), "--final-time", "60"]) == 0
     with open(tmp_path / "cruise_control_metrics.csv") as fh:
-        rows = list(csv.DictReader(fh))
+        text = fh.read()
+    rows = list(csv.DictReader(text.splitlines()))
     assert len(rows) == 6
-    coast = {(r["brake"], float(r["negative_slope"])): float(r["CoastingFraction"]) for r in rows}
-    # without a brake the ReLU loop coasts longer than the leaky one; with a brake none coasts
-    assert coast[("False", 0.0)] > coast[("False", 0.1)] > 0.0
-    assert all(coast[("True", a)] == 0.0 for a in (0.0, 0.1, 1.0))
+    assert list(rows[0]) == ["brake [-]", "negative_slope [-]", "PeakOverspeed [m/s]",
+                             "MeanBrakeRequest [-]", "MeanBrakeForce [N]", "CoastingTime [s]",
+                             "CoastingFraction [-]", "IAE [m/s s]"]
+    assert "0000000" not in text and "9999999" not in text  # no float noise
+    coast = {(r["brake [-]"], float(r["negative_slope [-]"])): float(r["CoastingTime [s]"])
+             for r in rows}
+    peak = {(r["brake [-]"], float(r["negative_slope [-]"])): float(r["PeakOverspeed [m/s]"])
+            for r in rows}
+    # throttle only: every controller coasts alike; with a brake only the ReLU one coasts
+    assert coast[("false", 0.0)] == coast[("false", 0.1)] == coast[("false", 1.0)] > 30.0
+    assert coast[("true", 0.0)] == coast[("false", 0.0)]
+    assert coast[("true", 0.1)] == coast[("true", 1.0)] == 0.0
+    assert peak[("true", 0.0)] > peak[("true", 0.1)] > peak[("true", 1.0)]
+    out = capsys.readouterr().out
+    assert "Rows: speed, throttle/brake command and road slope" in out
     png = tmp_path / "cruise_control.png"
     assert png.stat().st_size > 20_000
     with open(png, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert os.path.exists(tmp_path / "cruise_control_metrics.csv")

@@ -106,11 +106,21 @@ def test_side_by_side_script_runs_headless(tmp_path):
 
     script = Path(__file__).resolve().parents[1] / "simulations" / "corrective_signal.py"
     main = runpy.run_path(str(script))["main"]
-    assert main(["--out", str(tmp_path), "--final-time", "10", "--epochs", "2"]) == 0
+    # 40 s covers the flagship's descent (10-30 s), where the ReLU loop coasts
+    assert main(["--out", str(tmp_path), "--final-time", "40", "--epochs", "2"]) == 0
     assert (tmp_path / "corrective_signal.png").stat().st_size > 10_000
     with open(tmp_path / "corrective_signal.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        text = fh.read()
+    rows = list(csv.DictReader(text.splitlines()))
     assert len(rows) == 9
+    assert "0000000" not in text and "9999999" not in text  # no float noise
+    av = {(r["side [-]"], r["run [-]"].split(" ")[0], r["brake [-]"]): float(r["availability [-]"])
+          for r in rows}
     # a nonzero leak keeps every derivative nonzero: availability exactly 1
-    leaky = [r for r in rows if r["side"] == "training" and r["run"].startswith("leaky")]
-    assert float(leaky[0]["availability"]) == 1.0
+    assert av["training", "leaky", ""] == 1.0
+    # the loop with a brake: the leak keeps the signal; the ReLU loop loses it on the descent
+    assert av["control", "leaky", "true"] == 1.0
+    assert av["control", "ReLU", "true"] < 0.8
+    # without a brake the cut command makes every controller lose it alike
+    assert av["control", "ReLU", "false"] == av["control", "leaky", "false"] == \
+        av["control", "ReLU", "true"]
