@@ -10,18 +10,21 @@ exactly zero gradient and never moves; a leaky unit (a = 0.01) gets a gradient `
 smaller and revives; a PReLU unit also learns its slope. Trained full-batch with SGD and Adam.
 
 Part 2, a deeper network ``2-32-32-1`` initialised with bias -2 (many units start stuck
-negative), ReLU / leaky 0.01 / leaky 0.1 / PReLU, trained with mini-batch SGD and Adam: loss,
-stuck-negative fraction, units revived and the fraction of (sample, unit) pairs with exactly
-zero gradient, from :func:`leaky_control.bridge.training.train`'s history.
+negative), ReLU / leaky 0.01 / leaky 0.1 / PReLU, trained with mini-batch SGD and Adam. The
+figure shows the loss, the number of hidden units stuck negative and the gradient that still
+reaches the stuck first-layer units (exactly zero for ReLU: dead units); ReLU is drawn wide and
+pale underneath so that a leaky curve lying on it stays visible. The CSV holds the whole
+history of :func:`leaky_control.bridge.training.train` (stuck, dead and revived units per layer,
+zero-gradient fraction).
 
 Run ``python simulations/dying_relu.py --out results`` (add ``--quick`` for a fast smoke run).
-Writes ``dying_relu_neuron.png/.csv`` and ``dying_relu_network.png/.csv`` into ``--out``.
+Writes ``dying_relu_neuron.png/.csv`` and ``dying_relu_network.png/.csv`` into ``--out``; CSV
+headers carry units (``[-]``: every quantity is dimensionless), numbers six significant digits.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 from pathlib import Path
@@ -32,6 +35,7 @@ from leaky_control.activations import prelu, prelu_backward
 from leaky_control.bridge.init import init_mlp
 from leaky_control.bridge.training import train
 from leaky_control.cli import output_folder, positive_int
+from leaky_control.tables import write_csv
 
 UNITS = (("relu", 0.0, False), ("leaky", 0.01, False), ("prelu", 0.01, True))
 NETS = (("relu", None), ("leaky", 0.01), ("leaky", 0.1), ("prelu", 0.01))
@@ -81,15 +85,16 @@ def _plot_neuron(results, steps, path):
     for r, opt in enumerate(("sgd", "adam")):
         for name, _, _ in UNITS:
             res = results[name, opt]
-            lab = (
-                f"{name} (revived at step {res['revived_step']})"
-                if res["revived_step"] is not None
-                else f"{name} (never revived)"
-            )
+            if res["revived_step"] is not None:
+                lab = f"{name} (revived at step {res['revived_step']})"
+            elif res["slope"][-1] < 0 and res["loss"][-1] < 1e-3:
+                lab = f"{name} (never revived: fits t with a learnt slope {res['slope'][-1]:.2f})"
+            else:
+                lab = f"{name} (never revived)"
             axes[r, 0].plot(res["loss"], label=lab)
             axes[r, 1].plot(3 * res["w"] + res["b"], label=name)
             axes[r, 2].plot(res["slope"], label=name)
-        axes[r, 0].set(yscale="log", xlabel="step", ylabel="loss", title=f"{opt.upper()}: loss")
+        axes[r, 0].set(yscale="log", xlabel="step", ylabel="loss [-]", title=f"{opt.upper()}: loss")
         axes[r, 1].axhline(0, color="k", lw=0.6)
         axes[r, 1].set(
             xlabel="step",
@@ -97,7 +102,8 @@ def _plot_neuron(results, steps, path):
             title=f"{opt.upper()}: unit alive again once 3w + b > 0",
         )
         axes[r, 2].set(
-            xlabel="step", ylabel="negative slope", title=f"{opt.upper()}: slope (PReLU learns it)"
+            xlabel="step", ylabel="negative slope a [-]",
+            title=f"{opt.upper()}: slope a (PReLU learns it)"
         )
         for ax in axes[r]:
             ax.legend(fontsize=8)
@@ -106,40 +112,60 @@ def _plot_neuron(results, steps, path):
     plt.close(fig)
 
 
+# ReLU is drawn wide and pale underneath, the leaky curves narrower on top: where the curves
+# coincide (ReLU and leaky 0.01 under SGD) both stay visible
+NET_STYLE = {
+    ("relu", None): dict(color="k", lw=4.0, alpha=0.35, ls="-"),
+    ("leaky", 0.01): dict(color="C1", lw=1.6, ls="--"),
+    ("leaky", 0.1): dict(color="C2", lw=1.6, ls="-"),
+    ("prelu", 0.01): dict(color="C0", lw=1.6, ls="-."),
+}
+
+
+def _net_label(act, a, h):
+    if act == "relu":
+        name = "ReLU"
+    else:
+        name = f"leaky a = {a:g}" if act == "leaky" else f"PReLU, a learnt from {a:g}"
+    return name + ("" if h.success else " (diverged)")
+
+
 def _plot_network(hists, path):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8.4), constrained_layout=True)
+    n_units = None
     for r, opt in enumerate(("sgd", "adam")):
+        ax_loss, ax_stuck, ax_grad = axes[r]
         for act, a in NETS:
             h = hists[act, a, opt]
-            lab = (act if a is None else f"{act} a={a}") + ("" if h.success else " (diverged)")
-            axes[r, 0].plot(h.epoch, h.loss, label=lab)
-            axes[r, 1].plot(h.epoch, h.stuck_fraction[:, 0], label=lab)
-            axes[r, 2].plot(h.epoch, np.cumsum(h.revived[:, 0]), label=lab)
-            axes[r, 3].plot(h.epoch, h.zero_grad_fraction, label=lab)
-        axes[r, 0].set(
-            yscale="log", xlabel="epoch", ylabel="training MSE", title=f"{opt.upper()}: loss"
-        )
-        axes[r, 1].set(
-            xlabel="epoch", ylabel="fraction", title=f"{opt.upper()}: layer-1 units stuck negative"
-        )
-        axes[r, 2].set(
-            xlabel="epoch",
-            ylabel="units",
-            title=f"{opt.upper()}: layer-1 units revived (cumulative)",
-        )
-        axes[r, 3].set(
-            xlabel="epoch",
-            ylabel="fraction",
-            ylim=(-0.02, 1.02),
-            title=f"{opt.upper()}: zero-gradient (sample, unit) pairs",
-        )
+            style = NET_STYLE[act, a]
+            lab = _net_label(act, a, h)
+            ax_loss.plot(h.epoch, h.loss, label=lab, **style)
+            # units, not fractions: 32 + 32 hidden units, counts read directly
+            n_units = 32 * h.stuck_fraction.shape[1]
+            stuck = np.rint(32 * h.stuck_fraction.sum(axis=1))
+            ax_stuck.plot(h.epoch, stuck, label=lab, **style)
+            if act != "relu":
+                g = np.where(h.stuck_grad_norm[:, 0] > 0, h.stuck_grad_norm[:, 0], np.nan)
+                ax_grad.plot(h.epoch, g, label=lab, **style)
+        relu = hists["relu", None, opt]
+        ax_loss.set(yscale="log", xlabel="epoch", ylabel="training MSE [-]",
+                    title=f"{opt.upper()}: training loss")
+        ax_stuck.set(xlabel="epoch", ylabel=f"units stuck negative (of {n_units})",
+                     ylim=(0, n_units), title=f"{opt.upper()}: hidden units stuck negative "
+                                                "(both layers)")
+        zf = relu.zero_grad_fraction[-1]
+        ax_grad.set(yscale="log", xlabel="epoch", ylabel="mean gradient norm [-]",
+                    title=f"{opt.upper()}: gradient reaching stuck layer-1 units\n"
+                          f"(ReLU: 0, not drawn; {100 * zf:.0f} % of sample-unit pairs blocked)")
         for ax in axes[r]:
-            ax.legend(fontsize=8)
-    fig.suptitle(
-        "2-32-32-1 network, bias initialised at -2: dead (ReLU) vs stuck-but-alive (leaky) units"
-    )
+            ax.grid(True, ls=":", lw=0.6)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
+        ax_loss.legend(fontsize="small")
+    fig.suptitle("2-32-32-1 network, biases initialised at -2 (many units start stuck negative): "
+                 "a dead ReLU unit gets no gradient, a stuck leaky unit still does")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -158,9 +184,12 @@ def main(argv=None):
         0 on success.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=output_folder, default="results", help="output directory (created if missing)")
-    parser.add_argument("--steps", type=positive_int, default=1000, help="steps for the three-point neuron")
-    parser.add_argument("--epochs", type=positive_int, default=100, help="epochs for the deeper network")
+    parser.add_argument("--out", type=output_folder, default="results",
+                        help="output directory (created if missing)")
+    parser.add_argument("--steps", type=positive_int, default=1000,
+                        help="steps for the three-point neuron")
+    parser.add_argument("--epochs", type=positive_int, default=100,
+                        help="epochs for the deeper network")
     parser.add_argument("--quick", action="store_true", help="few steps/epochs (smoke test)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -179,22 +208,10 @@ def main(argv=None):
     for name, slope, learn in UNITS:
         for opt in ("sgd", "adam"):
             neuron[name, opt] = three_point_neuron(slope, learn, opt, lrs[opt], args.steps)
-    with open(out / "dying_relu_neuron.csv", "w", newline="") as fh:
-        wr = csv.writer(fh)
-        wr.writerow(["unit", "optimizer", "step", "loss", "w", "b", "slope"])
-        for (name, opt), res in neuron.items():
-            for k in range(len(res["loss"])):
-                wr.writerow(
-                    [
-                        name,
-                        opt,
-                        k,
-                        f"{res['loss'][k]:.10g}",
-                        f"{res['w'][k]:.10g}",
-                        f"{res['b'][k]:.10g}",
-                        f"{res['slope'][k]:.10g}",
-                    ]
-                )
+    write_csv(out / "dying_relu_neuron.csv",
+              ["unit [-]", "optimizer [-]", "step [-]", "loss [-]", "w [-]", "b [-]", "slope [-]"],
+              ([name, opt, k, res["loss"][k], res["w"][k], res["b"][k], res["slope"][k]]
+               for (name, opt), res in neuron.items() for k in range(len(res["loss"]))))
     _plot_neuron(neuron, args.steps, out / "dying_relu_neuron.png")
 
     rng = np.random.default_rng(0)
@@ -206,41 +223,15 @@ def main(argv=None):
         net = init_mlp([2, 32, 32, 1], act, a, rng=1, bias=-2.0)
         for opt in ("sgd", "adam"):
             hists[act, a, opt] = train(net, x, y, opt, net_lrs[opt], args.epochs, 32, seed=2)
-    with open(out / "dying_relu_network.csv", "w", newline="") as fh:
-        wr = csv.writer(fh)
-        wr.writerow(
-            [
-                "activation",
-                "negative_slope",
-                "optimizer",
-                "epoch",
-                "loss",
-                "stuck_l1",
-                "stuck_l2",
-                "dead_l1",
-                "dead_l2",
-                "revived_l1",
-                "revived_l2",
-                "zero_grad_fraction",
-                "success",
-            ]
-        )
-        for (act, a, opt), h in hists.items():
-            for e in h.epoch:
-                wr.writerow(
-                    [
-                        act,
-                        0.0 if a is None else a,
-                        opt,
-                        int(e),
-                        f"{h.loss[e]:.10g}",
-                        *(f"{v:.6g}" for v in h.stuck_fraction[e]),
-                        *(f"{v:.6g}" for v in h.dead_fraction[e]),
-                        *(int(v) for v in h.revived[e]),
-                        f"{h.zero_grad_fraction[e]:.6g}",
-                        h.success,
-                    ]
-                )
+    header = ["activation [-]", "negative_slope [-]", "optimizer [-]", "epoch [-]", "loss [-]",
+              "stuck_l1 [-]", "stuck_l2 [-]", "dead_l1 [-]", "dead_l2 [-]", "revived_l1 [-]",
+              "revived_l2 [-]", "stuck_grad_norm_l1 [-]", "stuck_grad_norm_l2 [-]",
+              "zero_grad_fraction [-]", "success [-]"]
+    write_csv(out / "dying_relu_network.csv", header,
+              ([act, 0.0 if a is None else a, opt, int(e), h.loss[e], *h.stuck_fraction[e],
+                *h.dead_fraction[e], *(int(v) for v in h.revived[e]), *h.stuck_grad_norm[e],
+                h.zero_grad_fraction[e], bool(h.success)]
+               for (act, a, opt), h in hists.items() for e in h.epoch))
     _plot_network(hists, out / "dying_relu_network.png")
 
     for (name, opt), res in neuron.items():

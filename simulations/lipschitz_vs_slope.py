@@ -11,13 +11,14 @@ lower bound. Right panel: the certified l2 radius of the same classifier at the 
 with ReLU (a = 0) and with a leaky ReLU (same weights): it moves either way, because the radius
 is ``margin(x; a) / L(a)`` and the leak changes the margin (the function itself) as well as L.
 
-Run: ``python simulations/lipschitz_vs_slope.py --out DIR`` (writes PNG + CSV, headless).
+Run: ``python simulations/lipschitz_vs_slope.py --out DIR [--quick]`` (writes PNG + CSV,
+headless). CSV headers carry units (``[-]``: all quantities are dimensionless) and numbers six
+significant digits.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from leaky_control.analysis.lipschitz import (
     lipschitz_lower_bound,
 )
 from leaky_control.cli import output_folder, positive_int
+from leaky_control.tables import write_csv
 
 
 def random_net(sizes, seed, bias_scale=0.5):
@@ -127,12 +129,18 @@ def plot(rows, radius_rows, a_leaky, path):
             elif method == "exact-regions":
                 ax.plot(a, v, ls, color=color, lw=1.6, label="exact (these biases)")
             elif method == "naive":
-                ax.plot(a, v, ls, color=color, lw=1.6, label="naive (a = 1: exact, linear net)")
+                # flat for a < 1; at a = 1 the net is linear and the bound is exact: a jump,
+                # not a slope, so the point a = 1 is not joined to the rest
+                lin = a >= 1.0
+                ax.plot(a[~lin], v[~lin], ls, color=color, lw=1.6,
+                        label="naive product of norms (a < 1)")
+                ax.plot(a[lin], v[lin], "*", color=color, ms=10,
+                        label="naive at a = 1: exact (linear net)")
             else:
                 ax.plot(a, v, ls, color=color, lw=1.6, label=method)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("leak a (negative_slope)")
-        ax.set_ylabel("Lipschitz constant / bound (l2)")
+        ax.set_ylabel("Lipschitz constant or bound, l2 [-]")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     ax = axes[-1]
@@ -161,36 +169,28 @@ def plot(rows, radius_rows, a_leaky, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=output_folder, default="out/lipschitz_vs_slope", help="output directory")
-    parser.add_argument("--n-slopes", type=positive_int, default=11, help="number of leak values in [0, 1]")
+    parser.add_argument("--out", type=output_folder, default="out/lipschitz_vs_slope",
+                        help="output directory")
+    parser.add_argument("--n-slopes", type=positive_int, default=11,
+                        help="number of leak values in [0, 1]")
     parser.add_argument("--leak", type=float, default=0.2, help="leak for the radius comparison")
+    parser.add_argument("--quick", action="store_true", help="3 leaks only (smoke run)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n_slopes = 3
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     slopes = np.linspace(0.0, 1.0, args.n_slopes)
     rows = bounds_vs_slope(slopes)
-    with open(out / "bounds_vs_slope.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["network", "negative_slope", "method", "value", "certified_upper_bound"])
-        w.writerows(rows)
+    write_csv(out / "bounds_vs_slope.csv",
+              ["network [-]", "negative_slope [-]", "method [-]", "lipschitz_l2 [-]",
+               "certified_upper_bound [-]"],
+              [(n, float(a), m, v, bool(c)) for n, a, m, v, c in rows])
     radius_rows = radius_relu_vs_leaky(args.leak)
-    with open(out / "radius_relu_vs_leaky.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            [
-                "x0",
-                "x1",
-                "radius_relu",
-                "radius_leaky",
-                "margin_relu",
-                "margin_leaky",
-                "lipsdp_relu",
-                "lipsdp_leaky",
-                "class_relu",
-                "class_leaky",
-            ]
-        )
-        w.writerows(radius_rows)
+    write_csv(out / "radius_relu_vs_leaky.csv",
+              ["x0 [-]", "x1 [-]", "radius_relu [-]", "radius_leaky [-]", "margin_relu [-]",
+               "margin_leaky [-]", "lipsdp_relu [-]", "lipsdp_leaky [-]", "class_relu [-]",
+               "class_leaky [-]"], radius_rows)
     png = out / "lipschitz_vs_slope.png"
     plot(rows, radius_rows, args.leak, png)
     if os.environ.get("LEAKY_CONTROL_VERBOSE", "1") != "0":

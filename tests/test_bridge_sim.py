@@ -41,6 +41,19 @@ def test_main_quick_writes_png_and_csv(sim, tmp_path):
         with open(tmp_path / f"{name}.csv") as fh:
             rows = list(csv.DictReader(fh))
         assert len(rows) > 10
+        assert all(h.endswith("]") and " [" in h for h in rows[0])  # every header has a unit
+    with open(tmp_path / "dying_relu_neuron.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    # six significant digits: the ReLU unit's loss is 14/3 and never moves
+    relu = [r for r in rows if r["unit [-]"] == "relu"]
+    assert {r["loss [-]"] for r in relu} == {"4.66667"}
     with open(tmp_path / "dying_relu_network.csv") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["activation"] == "relu"]
-    assert all(float(r["zero_grad_fraction"]) > 0 for r in rows)
+        rows = list(csv.DictReader(fh))
+    relu = [r for r in rows if r["activation [-]"] == "relu"]
+    leaky = [r for r in rows if r["activation [-]"] == "leaky"]
+    assert all(float(r["zero_grad_fraction [-]"]) > 0 for r in relu)
+    # a stuck ReLU unit is dead (no gradient at all); a leaky unit never passes exactly none
+    assert all(float(r["stuck_grad_norm_l1 [-]"]) == 0 for r in relu
+               if float(r["stuck_l1 [-]"]) > 0)
+    assert all(float(r["zero_grad_fraction [-]"]) == 0 for r in leaky)
+    assert {r["success [-]"] for r in rows} <= {"true", "false"}

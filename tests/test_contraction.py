@@ -399,12 +399,24 @@ def test_study_script_runs_headless(cvx, tmp_path):
     spec = importlib.util.spec_from_file_location("stability_vs_slope", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    rows = mod.main(["--out", str(tmp_path), "--n-slopes", "3", "--horizon", "1.5"])
-    for name in ("rate_vs_slope.csv", "rate_vs_slope.png", "circle_nyquist.png",
-                 "trajectories.csv", "trajectories.png"):
-        assert (tmp_path / name).stat().st_size > 0
+    rows = mod.main(["--out", str(tmp_path), "--quick"])  # 3 leaks, horizon 1.5 / c
+    for name in ("rate_vs_slope.png", "circle_nyquist.png", "phase_portraits.png",
+                 "trajectories.png"):
+        assert (tmp_path / name).stat().st_size > 20_000
     assert [r["certified"] for r in rows] == [False, True, True]  # a = 0, 0.5, 1
+    with open(tmp_path / "rate_vs_slope.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert list(table[0]) == ["negative_slope [-]", "rate [1/s]", "status [-]", "certified [-]",
+                              "rate_upper_bound [1/s]", "lognorm2_rate [1/s]",
+                              "circle_holds [-]", "circle_margin [-]", "popov_holds [-]",
+                              "popov_q [s]"]
+    assert [t["negative_slope [-]"] for t in table] == ["0", "0.5", "1"]
+    assert [t["certified [-]"] for t in table] == ["false", "true", "true"]
+    # six significant digits, no float noise
+    assert all(len(t["rate [1/s]"].lstrip("-").replace(".", "").lstrip("0")) <= 6
+               for t in table)
     with open(tmp_path / "trajectories.csv") as fh:
         data = list(csv.DictReader(fh))
-    # simulated distance never exceeds the certified bound (relative slack: integration error)
-    assert all(float(d["dist_M"]) <= float(d["bound"]) * (1 + 1e-6) for d in data)
+    # simulated distance never exceeds the certified bound (relative slack: integration error
+    # and the six digits of the table)
+    assert all(float(d["dist_M [-]"]) <= float(d["bound [-]"]) * (1 + 2e-6) for d in data)
