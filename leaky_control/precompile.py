@@ -10,9 +10,15 @@ from the cache.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["KernelTiming", "warmup"]
+__all__ = ["KernelTiming", "format_report", "kernel_state", "report_header", "report_line",
+           "warmup"]
+
+#: a loop to warm up: (plant, controller)
+Loop = tuple[Any, Any]
 
 
 @dataclass(frozen=True)
@@ -32,19 +38,74 @@ class KernelTiming:
     source: str
 
 
-def _source(dispatcher):
+def _source(dispatcher: Any) -> str:
     from .solvers.kernels import kernel_source
 
     return kernel_source(dispatcher)
 
 
-def _timed(name, build):
+def _timed(name: str, build: Callable[[], str],
+           on_ready: Callable[[KernelTiming], None] | None = None) -> KernelTiming:
     t0 = time.perf_counter()
     source = build()
-    return KernelTiming(name, time.perf_counter() - t0, source)
+    timing = KernelTiming(name, time.perf_counter() - t0, source)
+    if on_ready is not None:
+        on_ready(timing)
+    return timing
 
 
-def _flagship():
+def _dispatcher_state(dispatcher: Any) -> str:
+    """``"ready"`` (compiled or loaded in this process), ``"cached"`` (an entry waits in the
+    disk cache) or ``"compile"`` (nothing usable: the first call compiles)."""
+    if getattr(dispatcher, "overloads", None):
+        return "ready"
+    cache = getattr(dispatcher, "_cache", None)
+    cache_file = getattr(cache, "_cache_file", None)
+    try:
+        # the index lists the signatures cached for this very source stamp; an index of
+        # another stamp or numba version loads as empty
+        entries = cache_file._load_index() if cache_file is not None else {}
+    except Exception:
+        return "compile"
+    return "cached" if entries else "compile"
+
+
+def kernel_state(plant: Any, controller: Any, solver: Any = None, *, sweep: bool = False) -> str:
+    """Whether the kernel of a loop is ready, waiting in the disk cache, or must compile.
+
+    Compiles nothing; lets a command say "compiling ... (first run, ~20 s)" before it pays
+    for it.
+
+    Parameters
+    ----------
+    plant, controller
+        The loop, as :func:`leaky_control.simulate` takes it.
+    solver : Solver, optional
+        Default ``RK4()``, as in ``simulate``.
+    sweep : bool, default False
+        The local sweep kernel (numba ``prange`` over points) instead of ``simulate``'s.
+
+    Returns
+    -------
+    str
+        ``"ready"`` (already in this process), ``"cached"`` (will load from the disk cache, well
+        under a second) or ``"compile"``.
+    """
+    import numpy as np
+
+    from .simulation import _models, kernel_of, prepare
+    from .solvers.batch import sweep_parallel
+    from .solvers.kernels import kernel
+
+    run = prepare(plant, controller, np.linspace(0.0, 1.0, 3), solver=solver)
+    if not sweep:
+        return _dispatcher_state(kernel_of(run))
+    models = _models(run)
+    return _dispatcher_state(kernel(sweep_parallel, *models, bind={"solve": models[0]._nb_run},
+                                    parallel=True, nogil=True))
+
+
+def _flagship() -> list[Loop]:
     """The loops the shipped studies run: the cruise PI loop and a linear PD loop."""
     from .controllers import LeakyPD, LeakyPI
     from .plants import CruiseControl, LinearPlant
@@ -54,7 +115,9 @@ def _flagship():
              LeakyPD(kp=4.0, kd=1.0, negative_slope=0.1))]
 
 
-def _simulation_kernels(loops):
+def _simulation_kernels(loops: Iterable[Loop],
+                        on_ready: Callable[[KernelTiming], None] | None = None
+                        ) -> list[KernelTiming]:
     import numpy as np
 
     from .simulation import _models, execute, kernel_of, prepare
@@ -69,13 +132,15 @@ def _simulation_kernels(loops):
         for solver in (RK4(), Dopri5()):
             run = prepare(plant, controller, t, solver=solver)
 
-            def simulate_kernel(run=run):
+            def simulate_kernel(run: Any = run) -> str:
                 execute(run)
                 return _source(kernel_of(run))
 
-            out.append(_timed(f"simulate, {type(solver).__name__}: {tag}", simulate_kernel))
+            out.append(_timed(f"simulate, {type(solver).__name__}: {tag}", simulate_kernel,
+                              on_ready))
 
-            def sweep_kernel(plant=plant, controller=controller, solver=solver, run=run):
+            def sweep_kernel(plant: Any = plant, controller: Any = controller,
+                             solver: Any = solver, run: Any = run) -> str:
                 from .sweeps import sweep
 
                 sweep(plant, controller, {"negative_slope": [0.0, 1.0]}, t, solver=solver)
@@ -83,9 +148,9 @@ def _simulation_kernels(loops):
                 return _source(kernel(sweep_parallel, *models, bind={"solve": models[0]._nb_run},
                                       parallel=True, nogil=True))
 
-            out.append(_timed(f"sweep, {type(solver).__name__}: {tag}", sweep_kernel))
+            out.append(_timed(f"sweep, {type(solver).__name__}: {tag}", sweep_kernel, on_ready))
 
-    def metrics():
+    def metrics() -> str:
         from numba import types
 
         from .step_metrics import step_metrics_kernel
@@ -95,11 +160,12 @@ def _simulation_kernels(loops):
         d.compile((a, a, a, a, types.boolean, a, a))
         return _source(d)
 
-    out.append(_timed("step_info metrics", metrics))
+    out.append(_timed("step_info metrics", metrics, on_ready))
     return out
 
 
-def _analysis_kernels():
+def _analysis_kernels(on_ready: Callable[[KernelTiming], None] | None = None
+                      ) -> list[KernelTiming]:
     """The analysis and training kernels are typed by their first call: make small ones."""
     import numpy as np
 
@@ -109,12 +175,12 @@ def _analysis_kernels():
     from .bridge import mlp as mlp_mod
     from .bridge import training as training_mod
 
-    def lipschitz():
+    def lipschitz() -> str:
         rng = np.random.default_rng(0)
         lipschitz_bound([rng.normal(size=(3, 2)), rng.normal(size=(1, 3))], method="exact")
         return _worst(exact._enumerate_kernel, exact._opnorm, exact._frob)
 
-    def training():
+    def training() -> str:
         rng = np.random.default_rng(0)
         x = rng.normal(size=(16, 2))
         y = x[:, :1] ** 2
@@ -125,15 +191,16 @@ def _analysis_kernels():
         return _worst(training_mod._epoch_kernel, mlp_mod._forward_kernel,
                       mlp_mod._loss_grad_kernel)
 
-    return [_timed("exact Lipschitz enumeration", lipschitz),
-            _timed("training (MLP forward, backward, epochs)", training)]
+    return [_timed("exact Lipschitz enumeration", lipschitz, on_ready),
+            _timed("training (MLP forward, backward, epochs)", training, on_ready)]
 
 
-def _worst(*dispatchers):
+def _worst(*dispatchers: Any) -> str:
     return "compiled" if any(_source(d) == "compiled" for d in dispatchers) else "cache"
 
 
-def warmup(loops=None, *, analysis=True):
+def warmup(loops: Iterable[Loop] | None = None, *, analysis: bool = True,
+           on_ready: Callable[[KernelTiming], None] | None = None) -> list[KernelTiming]:
     """Compile the kernels of some loops once (or load them from the disk cache) and time them.
 
     Kernels are specialised per (solver, plant, controller) and compiled on first use, a few
@@ -146,6 +213,9 @@ def warmup(loops=None, *, analysis=True):
         shipped studies' loops (the cruise PI loop, a linear PD loop).
     analysis : bool, default True
         Also the exact-Lipschitz and training kernels.
+    on_ready : callable, optional
+        Called with each :class:`KernelTiming` as soon as that kernel is ready (progress for
+        a command line: a cold warmup takes about a minute).
 
     Returns
     -------
@@ -154,19 +224,67 @@ def warmup(loops=None, *, analysis=True):
 
     Notes
     -----
-    See docs/simulation.md, "Compile time", for measured figures. Kernels are cached next to the installed
-    package (numba's ``__pycache__``); set ``NUMBA_CACHE_DIR`` when that folder is read-only.
+    See docs/simulation.md, "Compile time", for measured figures. Kernels are cached next to
+    the installed package (numba's ``__pycache__``); set ``NUMBA_CACHE_DIR`` when that folder
+    is read-only.
     """
-    out = _simulation_kernels(_flagship() if loops is None else list(loops))
+    out = _simulation_kernels(_flagship() if loops is None else list(loops), on_ready)
     if analysis:
-        out += _analysis_kernels()
+        out += _analysis_kernels(on_ready)
     return out
 
 
-def format_report(timings):
-    """A plain-text table of :func:`warmup`'s result."""
-    width = max(len(t.name) for t in timings)
-    lines = [f"{'kernel':<{width}}  {'seconds':>8}  source"]
-    lines += [f"{t.name:<{width}}  {t.seconds:8.2f}  {t.source}" for t in timings]
+#: width of the kernel-name column of the report (the built-in names fit)
+NAME_WIDTH = 42
+
+
+def report_header(width: int = NAME_WIDTH) -> str:
+    """The header line of :func:`format_report` (printed first when streaming).
+
+    Parameters
+    ----------
+    width : int
+        Width of the name column.
+
+    Returns
+    -------
+    str
+    """
+    return f"{'kernel':<{width}}  {'seconds':>8}  source"
+
+
+def report_line(timing: KernelTiming, width: int = NAME_WIDTH) -> str:
+    """One kernel's line of :func:`format_report`.
+
+    Parameters
+    ----------
+    timing : KernelTiming
+    width : int
+        Width of the name column.
+
+    Returns
+    -------
+    str
+    """
+    return f"{timing.name:<{width}}  {timing.seconds:8.2f}  {timing.source}"
+
+
+def format_report(timings: Sequence[KernelTiming], width: int | None = None) -> str:
+    """A plain-text table of :func:`warmup`'s result: header, one line per kernel, total.
+
+    Parameters
+    ----------
+    timings : sequence of KernelTiming
+    width : int, optional
+        Width of the name column (default: the longest name).
+
+    Returns
+    -------
+    str
+    """
+    if width is None:
+        width = max([len(t.name) for t in timings] + [len("total")])
+    lines = [report_header(width)]
+    lines += [report_line(t, width) for t in timings]
     lines.append(f"{'total':<{width}}  {sum(t.seconds for t in timings):8.2f}")
     return "\n".join(lines)

@@ -32,7 +32,7 @@ METRIC_UNITS: dict[str, str] = {
     "IAE": "{y} s",
     "ISE": "{y}^2 s",
     "ITAE": "{y} s^2",
-    "ControlEffort": "{u}^2 s",
+    "ControlEffort": "{u} s",
     "CoastingFraction": "-",
 }
 

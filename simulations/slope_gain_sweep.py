@@ -119,11 +119,8 @@ def write_outputs(slopes: np.ndarray, gains: np.ndarray, results: dict[bool, Any
 
     os.makedirs(out, exist_ok=True)
     names = list(next(iter(results.values())).metrics)
-    # the input is dimensionless, so the control effort (integral of u^2) is in seconds;
-    # metric_header would write "[^2 s]" for a "-" input unit
     header = ["brake [-]", "negative_slope [-]", "kp [1/(m/s)]", "PeakOverspeed [m/s]",
-              *("ControlEffort [s]" if k == "ControlEffort" else metric_header(k, "m/s", "-")
-                for k in names), "status [-]", "message [-]"]
+              *(metric_header(k, "m/s", "-") for k in names), "status [-]", "message [-]"]
     rows = []
     for brake, res in results.items():
         over = _metric(res, "PeakOverspeed")

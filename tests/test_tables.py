@@ -26,7 +26,7 @@ def test_headers_carry_units():
     assert metric_header("IAE") == "IAE [s]"
     assert metric_header("CoastingFraction") == "CoastingFraction [-]"
     assert metric_header("ControlEffort", "m/s", "-") == "ControlEffort [s]"
-    assert metric_header("ControlEffort", "m/s", "N") == "ControlEffort [N^2 s]"
+    assert metric_header("ControlEffort", "m/s", "N") == "ControlEffort [N s]"
     assert metric_header("ISE") == "ISE [s]"
     assert metric_header("Peak") == "Peak [-]"
     with pytest.raises(KeyError, match="'Bogus'"):
