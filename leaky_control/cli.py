@@ -273,8 +273,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="cruise-control study: ReLU vs leaky vs linear PI, "
-                                       "with and without a brake (PNG + CSV)")
+    demo = sub.add_parser("demo", help="flagship cruise-control study: ReLU vs leaky vs linear P speed "
+                                       "control on a descent, with and without a brake "
+                                       "(PNG + CSV)")
     demo.add_argument("--out", type=output_folder, default="results",
                       help="output folder (default: results)")
     demo.add_argument("--final-time", type=positive_seconds, default=60.0,

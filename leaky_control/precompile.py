@@ -106,11 +106,12 @@ def kernel_state(plant: Any, controller: Any, solver: Any = None, *, sweep: bool
 
 
 def _flagship() -> list[Loop]:
-    """The loops the shipped studies run: the cruise PI loop and a linear PD loop."""
-    from .controllers import LeakyPD, LeakyPI
+    """The loops the shipped studies run: the cruise P (flagship) and PI loops, a linear PD."""
+    from .controllers import LeakyP, LeakyPD, LeakyPI
     from .plants import CruiseControl, LinearPlant
 
-    return [(CruiseControl(), LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1)),
+    return [(CruiseControl(), LeakyP(kp=1.0, negative_slope=0.1)),
+            (CruiseControl(), LeakyPI(kp=0.5, ki=0.1, negative_slope=0.1)),
             (LinearPlant([[0.0, 1.0], [0.0, -2.0]], [[0.0], [1.0]], [[1.0, 0.0]]),
              LeakyPD(kp=4.0, kd=1.0, negative_slope=0.1))]
 
@@ -210,7 +211,7 @@ def warmup(loops: Iterable[Loop] | None = None, *, analysis: bool = True,
     ----------
     loops : list of (plant, controller), optional
         The loops to prepare, for RK4 and Dopri5, ``simulate`` and ``sweep``; default the
-        shipped studies' loops (the cruise PI loop, a linear PD loop).
+        shipped studies' loops (the cruise P and PI loops, a linear PD loop).
     analysis : bool, default True
         Also the exact-Lipschitz and training kernels.
     on_ready : callable, optional
