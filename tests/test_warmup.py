@@ -15,7 +15,8 @@ from leaky_control.precompile import KernelTiming, format_report, kernel_state
 
 EXPECTED = {f"{what}, {solver}: {loop}" for what in ("simulate", "sweep")
             for solver in ("RK4", "Dopri5")
-            for loop in ("CruiseControl + LeakyPI", "LinearPlant + LeakyPD")} | {
+            for loop in ("CruiseControl + LeakyP", "CruiseControl + LeakyPI",
+                         "LinearPlant + LeakyPD")} | {
     "step_info metrics", "exact Lipschitz enumeration",
     "training (MLP forward, backward, epochs)"}
 
