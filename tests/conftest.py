@@ -1,6 +1,35 @@
-"""Shared test fixtures."""
+"""Shared test fixtures, and the check that CI runs every optional extra's tests."""
+
+import importlib.util
+import os
 
 import pytest
+
+# what the README's test command installs: a module of each extra the tests exercise
+EXTRA_MODULES = {
+    "analysis": ("cvxpy", "clarabel", "scs"),
+    "distributed": ("dask", "distributed"),
+    "progress": ("tqdm",),
+    "test": ("hypothesis", "pandas"),
+    "docs": ("sphinx", "sphinx_gallery", "numpydoc", "myst_parser", "pydata_sphinx_theme"),
+    "typecheck": ("mypy",),
+    "oracle": ("jax",),
+}
+
+
+def pytest_configure(config):
+    """With ``LEAKY_CONTROL_REQUIRE_EXTRAS=1`` (the README's test command sets it) a missing
+    extra is an error before any test runs: its tests would otherwise skip, and a green run
+    would hide that they never ran. Without it, such tests skip with a reason naming the extra."""
+    if os.environ.get("LEAKY_CONTROL_REQUIRE_EXTRAS", "0") in ("", "0"):
+        return
+    missing = [f"{module} (extra '{extra}')" for extra, modules in EXTRA_MODULES.items()
+               for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise pytest.UsageError(
+            "LEAKY_CONTROL_REQUIRE_EXTRAS is set but these are not installed: "
+            + ", ".join(missing) + '; install them with pip install -e ".[test,analysis,'
+            'distributed,progress,docs,typecheck,oracle]" or unset the variable')
 
 
 @pytest.fixture(scope="session")
