@@ -18,19 +18,24 @@ import enum
 import hashlib
 import inspect
 import types
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+if TYPE_CHECKING:
+    from ._typing import FloatArray, ModelRecord
+
 __all__ = ["define_model", "feed_computation", "model_digest", "model_of", "register",
            "registered_model"]
 
 #: record class -> model class
-_REGISTRY = {}
+_REGISTRY: dict[object, type] = {}
 
 
-def register(model_cls, record_cls):
+def register(model_cls: type, record_cls: type) -> None:
     """Register ``model_cls`` as the model whose numba functions take ``record_cls`` records.
 
     Parameters
@@ -57,7 +62,7 @@ def register(model_cls, record_cls):
 _MODEL_FUNCTIONS = ("dynamics", "output", "derivative", "sample")
 
 
-def define_model(cls, kind, required, optional=()):
+def define_model(cls: type, kind: str, required: str, optional: Sequence[str] = ()) -> None:
     """Compile and register the numba functions a model class defines itself.
 
     Called by ``__init_subclass__`` of plants and controllers. A class that defines none of
@@ -90,7 +95,7 @@ def define_model(cls, kind, required, optional=()):
     register(cls, own["Record"])
 
 
-def model_of(record):
+def model_of(record: ModelRecord) -> Any:
     """The model class that owns ``record`` (a ``TypeError`` naming it when none does)."""
     model = _REGISTRY.get(type(record))
     if model is None:
@@ -101,7 +106,7 @@ def model_of(record):
     return model
 
 
-def registered_model(record_type):
+def registered_model(record_type: Any) -> Any:
     """The model class behind a numba record type (``TypingError`` when there is none)."""
     cls = getattr(record_type, "instance_class", None)
     model = _REGISTRY.get(cls)
@@ -112,7 +117,7 @@ def registered_model(record_type):
     return model
 
 
-def code_digest(code, h):
+def code_digest(code: types.CodeType, h: hashlib._Hash) -> None:
     """Feed a code object into hash ``h`` by its byte code, names and constants.
 
     Not ``marshal.dumps``: its output depends on reference counts (it writes back-references
@@ -133,7 +138,8 @@ def code_digest(code, h):
 _PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic)
 
 
-def feed_computation(value, h, seen, compiled):
+def feed_computation(value: object, h: hashlib._Hash, seen: set[tuple[int, bool]],
+                     compiled: bool) -> None:
     """Feed what ``value`` contributes to a model's computation into ``h``.
 
     Every function: its name, byte code, constants and names. A function numba compiles (a
@@ -190,7 +196,7 @@ def feed_computation(value, h, seen, compiled):
         h.update(f"object {type(value).__module__}.{type(value).__qualname__}\0".encode())
 
 
-def _names(code):
+def _names(code: types.CodeType) -> set[str]:
     """Global names a code object and the code objects nested in it use."""
     out = set(code.co_names)
     for c in code.co_consts:
@@ -199,7 +205,7 @@ def _names(code):
     return out
 
 
-def model_digest(model_cls):
+def model_digest(model_cls: type) -> str:
     """SHA-256 over what ``model_cls`` computes with, up to the library's classes.
 
     The file that defines each class in the model's hierarchy is hashed whole (a model's helper
@@ -213,8 +219,8 @@ def model_digest(model_cls):
     if cached is not None:
         return cached
     h = hashlib.sha256()
-    files = set()
-    seen = set()
+    files: set[str] = set()
+    seen: set[tuple[int, bool]] = set()
     for klass in model_cls.__mro__:
         if klass is object or klass.__module__ == "builtins":
             continue
@@ -238,7 +244,7 @@ def model_digest(model_cls):
     return digest
 
 
-def _fn(record_type, name):
+def _fn(record_type: Any, name: str) -> Any:
     return getattr(registered_model(record_type), name)
 
 
@@ -247,15 +253,17 @@ def _fn(record_type, name):
 # lookup at run time, which is what runs under NUMBA_DISABLE_JIT=1 (for debugging).
 
 
-def _owner(record):
+def _owner(record: ModelRecord) -> Any:
     return model_of(record)
 
-def plant_dynamics(p, t, x, u, d, dx):
+def plant_dynamics(p: ModelRecord, t: float, x: FloatArray, u: FloatArray, d: FloatArray,
+                   dx: FloatArray) -> None:
     """Write the plant's state derivative into ``dx[:n]``."""
     _owner(p)._nb_dynamics(p, t, x, u, d, dx)
 
 
-def plant_output(p, t, x, d, y):
+def plant_output(p: ModelRecord, t: float, x: FloatArray, d: FloatArray,
+                 y: FloatArray) -> None:
     """Write the plant's measured output into ``y``."""
     fn = _owner(p)._nb_output
     if fn is None:
@@ -264,35 +272,40 @@ def plant_output(p, t, x, d, y):
         fn(p, t, x, d, y)
 
 
-def ctrl_output(c, t, X, n, y, r, uraw, u):
+def ctrl_output(c: ModelRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                r: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
     """Write the controller's raw and saturated commands."""
     _owner(c)._nb_output(c, t, X, n, y, r, uraw, u)
 
 
-def ctrl_derivative(c, t, X, n, y, r, uraw, u, dX):
+def ctrl_derivative(c: ModelRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                    r: FloatArray, uraw: FloatArray, u: FloatArray, dX: FloatArray) -> None:
     """Write the controller states' derivatives into ``dX[n:]``."""
     fn = _owner(c)._nb_derivative
     if fn is not None:
         fn(c, t, X, n, y, r, uraw, u, dX)
 
 
-def ctrl_sample(c, t, X, n, y, r, uraw, u):
+def ctrl_sample(c: ModelRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                r: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
     """One sample of a sampled controller."""
     model = _owner(c)
     (model._nb_sample or model._nb_output)(c, t, X, n, y, r, uraw, u)
 
 
+# numba's @overload requires a typing function's signature, annotations included, to
+# equal its implementation's (an unannotated lambda), so these stay unannotated
 @overload(plant_dynamics, jit_options={"_nrt": False})
-def _plant_dynamics(p, t, x, u, d, dx):
+def _plant_dynamics(p, t, x, u, d, dx):  # type: ignore[no-untyped-def]
     fn = _fn(p, "_nb_dynamics")
     return lambda p, t, x, u, d, dx: fn(p, t, x, u, d, dx)
 
 
 @overload(plant_output, jit_options={"_nrt": False})
-def _plant_output(p, t, x, d, y):
+def _plant_output(p, t, x, d, y):  # type: ignore[no-untyped-def]
     fn = _fn(p, "_nb_output")
     if fn is None:  # the output is the full state
-        def full_state(p, t, x, d, y):
+        def full_state(p, t, x, d, y):  # type: ignore[no-untyped-def]
             for i in range(y.size):
                 y[i] = x[i]
         return full_state
@@ -300,13 +313,13 @@ def _plant_output(p, t, x, d, y):
 
 
 @overload(ctrl_output, jit_options={"_nrt": False})
-def _ctrl_output(c, t, X, n, y, r, uraw, u):
+def _ctrl_output(c, t, X, n, y, r, uraw, u):  # type: ignore[no-untyped-def]
     fn = _fn(c, "_nb_output")
     return lambda c, t, X, n, y, r, uraw, u: fn(c, t, X, n, y, r, uraw, u)
 
 
 @overload(ctrl_derivative, jit_options={"_nrt": False})
-def _ctrl_derivative(c, t, X, n, y, r, uraw, u, dX):
+def _ctrl_derivative(c, t, X, n, y, r, uraw, u, dX):  # type: ignore[no-untyped-def]
     fn = _fn(c, "_nb_derivative")
     if fn is None:  # a static controller
         return lambda c, t, X, n, y, r, uraw, u, dX: None
@@ -314,7 +327,7 @@ def _ctrl_derivative(c, t, X, n, y, r, uraw, u, dX):
 
 
 @overload(ctrl_sample, jit_options={"_nrt": False})
-def _ctrl_sample(c, t, X, n, y, r, uraw, u):
+def _ctrl_sample(c, t, X, n, y, r, uraw, u):  # type: ignore[no-untyped-def]
     fn = _fn(c, "_nb_sample")
     if fn is None:  # nothing but the law itself happens at a sample
         out = _fn(c, "_nb_output")

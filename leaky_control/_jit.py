@@ -13,13 +13,16 @@ import pickle
 import stat
 import tempfile
 import threading
+import types
 import warnings
+from collections.abc import Callable, Hashable
+from typing import Any
 
 __all__ = ["KernelCacheWarning", "cached_njit", "enable_disk_cache", "fallback_cache_dir",
            "model_function", "python_function"]
 
 
-def model_function(fn):
+def model_function(fn: Callable[..., Any]) -> Any:
     """A model's function, compiled lazily without reference counting.
 
     Parameters
@@ -46,7 +49,7 @@ def model_function(fn):
     return njit(_nrt=False)(py)
 
 
-def python_function(fn):
+def python_function(fn: Any) -> Any:
     """The plain Python function behind a numba dispatcher (``fn`` itself when it is one
     already, as every ``njit`` function is under ``NUMBA_DISABLE_JIT=1``)."""
     return getattr(fn, "py_func", fn)
@@ -63,7 +66,7 @@ def python_function(fn):
 _MAGIC = b"LCNBC\x00\x01\x00"
 _HEADER = len(_MAGIC) + 32
 
-_WARNED = set()
+_WARNED: set[Hashable] = set()
 _WARN_LOCK = threading.Lock()
 
 
@@ -80,20 +83,23 @@ class KernelCacheWarning(RuntimeWarning):
 class _DamagedCacheFile(Exception):
     """A cache file that cannot be what :func:`enable_disk_cache` wrote (internal)."""
 
-    def __init__(self, path, reason):
+    def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
 
 
-def _warn(message):
+def _warn(message: str) -> None:
     """Warn at the first frame outside numba, this package and the import machinery (the
     user's call): a location inside numba's dispatcher would tell the user nothing."""
     import sys
 
+    numba_file = sys.modules["numba"].__file__
+    assert numba_file is not None  # numba is a regular package, never a namespace one
     inside = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
-              os.path.dirname(os.path.abspath(sys.modules["numba"].__file__)) + os.sep)
-    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame calling _warn
+              os.path.dirname(os.path.abspath(numba_file)) + os.sep)
+    level = 2  # stacklevel 2 is the frame calling _warn
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_code.co_filename
         if not ("importlib" in name and "_bootstrap" in name):  # warnings skips these uncounted
@@ -104,7 +110,7 @@ def _warn(message):
     warnings.warn(message, KernelCacheWarning, stacklevel=level)
 
 
-def _warn_once(key, message):
+def _warn_once(key: Hashable, message: str) -> None:
     # once per process and kind: a fallback applies to every kernel of the process, and one
     # line saying so is enough (the damaged-file warning names its file and is not deduplicated)
     with _WARN_LOCK:
@@ -114,11 +120,11 @@ def _warn_once(key, message):
     _warn(message)
 
 
-def _seal(body):
+def _seal(body: bytes) -> bytes:
     return _MAGIC + hashlib.sha256(body).digest() + body
 
 
-def _unseal(blob, path):
+def _unseal(blob: bytes, path: str) -> bytes:
     if len(blob) < _HEADER or blob[:len(_MAGIC)] != _MAGIC:
         raise _DamagedCacheFile(path, "not a leaky_control cache file (truncated or overwritten)")
     body = blob[_HEADER:]
@@ -127,7 +133,7 @@ def _unseal(blob, path):
     return body
 
 
-def _numba_index(blob):
+def _numba_index(blob: bytes) -> bool:
     """Whether ``blob`` starts like an index numba wrote itself (a pickled version string).
 
     Only the first object is unpickled, as numba itself does with every index it finds."""
@@ -139,7 +145,7 @@ def _numba_index(blob):
         return False
 
 
-def fallback_cache_dir():
+def fallback_cache_dir() -> str:
     """The per-user folder kernels are cached in when numba finds no writable place.
 
     Returns
@@ -160,7 +166,7 @@ def fallback_cache_dir():
     return os.path.join(tempfile.gettempdir(), f"leaky_control-numba-cache-{who}")
 
 
-def _private_fallback_root():
+def _private_fallback_root() -> str:
     """Create (or check) :func:`fallback_cache_dir` as a folder only this user can write.
 
     Cache files are pickles that load machine code: in a shared temp folder, a folder someone
@@ -178,7 +184,7 @@ def _private_fallback_root():
 
 
 @functools.lru_cache(maxsize=None)
-def _cache_classes():
+def _cache_classes() -> tuple[type[Any], type[Any]] | None:
     """numba cache classes with checksummed files and a temp-folder fallback.
 
     Built on first use (importing this module must not import numba). Returns ``None`` when
@@ -187,42 +193,41 @@ def _cache_classes():
     try:
         from numba.core import caching
         from numba.core.serialize import dumps
-
-        base_locator = caching._CacheLocator
-        source_mixin = caching._SourceFileBackedLocatorMixin
-        base_impl = caching.CompileResultCacheImpl
-        base_file = caching.IndexDataCacheFile
-        base_cache = caching.FunctionCache
-    except (ImportError, AttributeError):
+    except ImportError:
+        return None
+    if not all(hasattr(caching, name) for name in (
+            "_CacheLocator", "_SourceFileBackedLocatorMixin", "CompileResultCacheImpl",
+            "IndexDataCacheFile", "FunctionCache")):
         return None
 
-    class TempDirLocator(source_mixin, base_locator):
+    class TempDirLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
         """Last resort after numba's locators: :func:`fallback_cache_dir`, per source folder."""
 
-        def __init__(self, py_func, py_file):
+        def __init__(self, py_func: Callable[..., Any], py_file: str) -> None:
             self._py_file = py_file
             self._lineno = py_func.__code__.co_firstlineno
             self._cache_path = os.path.join(fallback_cache_dir(),
                                             self.get_suitable_cache_subpath(py_file))
 
-        def get_cache_path(self):
+        def get_cache_path(self) -> str:
             return self._cache_path
 
-        def ensure_cache_path(self):
+        def ensure_cache_path(self) -> None:
             _private_fallback_root()  # OSError (so: not this locator) unless private
             super().ensure_cache_path()
 
-    class Impl(base_impl):
+    class Impl(caching.CompileResultCacheImpl):
         # numba's locators first (NUMBA_CACHE_DIR, __pycache__, the user cache), so nothing
         # moves while they work; NUMBA_CACHE_LOCATOR_CLASSES, when set, still replaces them
-        _locator_classes = [*base_impl._locator_classes, TempDirLocator]
+        _locator_classes = [*caching.CompileResultCacheImpl._locator_classes, TempDirLocator]
 
-    class CheckedFile(base_file):
+    class CheckedFile(caching.IndexDataCacheFile):
         """numba's index and data files, each sealed with a checksum (see ``_MAGIC``)."""
 
-        last_data_path = None  # the data file being loaded, to name it if rebuilding fails
+        #: the data file being loaded, to name it if rebuilding fails
+        last_data_path: str | None = None
 
-        def _load_index(self):
+        def _load_index(self) -> dict[Any, Any]:
             try:
                 with open(self._index_path, "rb") as f:
                     blob = f.read()
@@ -243,13 +248,13 @@ def _cache_classes():
                                         f"{type(exc).__name__}: {exc}") from exc
             return overloads if stamp == self._source_stamp else {}
 
-        def _save_index(self, overloads):
+        def _save_index(self, overloads: dict[Any, Any]) -> None:
             body = pickle.dumps(self._version, protocol=-1) + \
                 dumps((self._source_stamp, overloads))
             with self._open_for_write(self._index_path) as f:
                 f.write(_seal(body))
 
-        def _load_data(self, name):
+        def _load_data(self, name: str) -> Any:
             path = self._data_path(name)
             with open(path, "rb") as f:  # OSError: numba treats a missing file as a miss
                 blob = f.read()
@@ -260,11 +265,11 @@ def _cache_classes():
             except Exception as exc:
                 raise _DamagedCacheFile(path, f"{type(exc).__name__}: {exc}") from exc
 
-        def _save_data(self, name, data):
+        def _save_data(self, name: str, data: Any) -> None:
             with self._open_for_write(self._data_path(name)) as f:
                 f.write(_seal(dumps(data)))
 
-        def discard(self):
+        def discard(self) -> list[str]:
             """Delete the index and every data file of this function; the paths deleted."""
             pattern = os.path.join(glob.escape(self._cache_path),
                                    glob.escape(self._index_name[:-len(".nbi")]) + ".*.nbc")
@@ -279,17 +284,18 @@ def _cache_classes():
                     pass  # read-only: the next save overwrites it in place, or fails and warns
             return gone
 
-    class CheckedCache(base_cache):
+    class CheckedCache(caching.FunctionCache):
         """numba's function cache, reading sealed files and recovering from damaged ones."""
 
         _impl_class = Impl
+        _cache_file: CheckedFile  # set in __init__, replacing numba's unchecked file
 
-        def __init__(self, py_func):
+        def __init__(self, py_func: Callable[..., Any]) -> None:
             super().__init__(py_func)
             self._cache_file = CheckedFile(self._cache_path, self._impl.filename_base,
                                            self._cache_file._source_stamp)
 
-        def load_overload(self, sig, target_context):
+        def load_overload(self, sig: Any, target_context: Any) -> Any:
             # only on a dispatcher's first call per signature, never on the hot path
             target_context.refresh()
             self._cache_file.last_data_path = None
@@ -310,7 +316,7 @@ def _cache_classes():
                       f"which is recompiled and cached anew (the next process loads it)")
                 return None
 
-        def save_overload(self, sig, data):
+        def save_overload(self, sig: Any, data: Any) -> None:
             try:
                 with self._guard_against_spurious_io_errors():
                     try:
@@ -330,7 +336,7 @@ def _cache_classes():
     return CheckedCache, TempDirLocator
 
 
-def enable_disk_cache(dispatcher):
+def enable_disk_cache(dispatcher: Any) -> Any:
     """Cache ``dispatcher``'s compilations on disk, robustly (``njit(cache=True)``'s job).
 
     Parameters
@@ -383,14 +389,14 @@ def enable_disk_cache(dispatcher):
     return dispatcher
 
 
-def _warn_uncached(exc):
+def _warn_uncached(exc: BaseException) -> None:
     _warn_once("uncached",
                f"leaky_control: no writable folder for numba's cache ({exc}; "
                f"{fallback_cache_dir()} unusable too); kernels are compiled in every process. "
                f"Set NUMBA_CACHE_DIR to a writable folder to cache them.")
 
 
-def cached_njit(fn=None, **options):
+def cached_njit(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``numba.njit(cache=True, **options)`` with the robust cache of :func:`enable_disk_cache`.
 
     Use it for every module-level ``cache=True`` function: with numba's own ``cache=True``,
@@ -411,7 +417,7 @@ def cached_njit(fn=None, **options):
     """
     options.pop("cache", None)  # numba's own cache=True is what this replaces
 
-    def wrap(f):
+    def wrap(f: Callable[..., Any]) -> Any:
         from numba import njit
 
         return enable_disk_cache(njit(**options)(f))

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 
-def lazy_exports(package, modules):
+def lazy_exports(
+    package: str, modules: Mapping[str, Sequence[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """Build ``__getattr__``, ``__dir__`` and ``__all__`` for ``package``.
 
     Parameters
@@ -25,7 +29,7 @@ def lazy_exports(package, modules):
     where = {name: mod for mod, names in modules.items() for name in names}
     names = sorted(where)
 
-    def __getattr__(name):
+    def __getattr__(name: str) -> Any:
         mod = where.get(name)
         if mod is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
@@ -33,7 +37,7 @@ def lazy_exports(package, modules):
         setattr(sys.modules[package], name, value)
         return value
 
-    def __dir__():
+    def __dir__() -> list[str]:
         return names
 
     return __getattr__, __dir__, names

@@ -8,14 +8,14 @@ import os
 __all__ = ["available_memory"]
 
 
-def available_memory():
+def available_memory() -> int | None:
     """Bytes of memory this process can still use (best effort; None if unknown).
 
     ``psutil.virtual_memory().available`` when psutil is installed, else ``MemAvailable`` from
     ``/proc/meminfo``, else ``os.sysconf("SC_AVPHYS_PAGES")`` pages; capped by a cgroup v2 limit
     (``memory.max - memory.current``) when one is set.
     """
-    avail = None
+    avail: int | None = None
     try:
         import psutil
 

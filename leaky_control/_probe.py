@@ -11,16 +11,24 @@ run, ``NUMBA_DISABLE_JIT=1`` runs the whole simulator in Python.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, NoReturn
+
 import numpy as np
 
 from ._jit import python_function
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .controllers.base import Controller
+    from .plants.base import Plant
+
 __all__ = ["probe_models"]
 
-_PROBED = set()
+_PROBED: set[tuple[type, type, int, int, int, int, int]] = set()
 
 
-def _refuse(owner, what, sizes, exc):
+def _refuse(owner: str, what: str, sizes: str, exc: BaseException) -> NoReturn:
     raise ValueError(
         f"{owner}.{what} indexed outside its arrays when run in Python at the initial state "
         f"({sizes}): {exc}. Compiled, numba would not check this and would write outside "
@@ -28,7 +36,8 @@ def _refuse(owner, what, sizes, exc):
         "simulation bounds-checked)") from exc
 
 
-def probe_models(plant, controller, P, C, x0, xc0):
+def probe_models(plant: Plant, controller: Controller, P: Any, C: Any, x0: ArrayLike,
+                 xc0: ArrayLike) -> None:
     """Run the plant's and the controller's functions once in Python with exact-size arrays.
 
     Parameters
@@ -65,7 +74,8 @@ def probe_models(plant, controller, P, C, x0, xc0):
     X = np.concatenate([np.asarray(x0, dtype=float), np.asarray(xc0, dtype=float)])
     y = np.resize(y, p)
     r, uraw, u, dX = np.zeros(1), np.zeros(m), np.zeros(m), np.zeros(n + nc)
-    calls = [("output", model._nb_output, (C, 0.0, X.copy(), n, y, r, uraw, u))]
+    calls: list[tuple[str, Any, tuple[Any, ...]]] = [
+        ("output", model._nb_output, (C, 0.0, X.copy(), n, y, r, uraw, u))]
     if model._nb_derivative is not None:
         calls.append(("derivative", model._nb_derivative, (C, 0.0, X.copy(), n, y, r, uraw, u,
                                                            dX)))

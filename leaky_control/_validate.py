@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from numbers import Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 __all__ = ["as_finite_array", "check_finite_scalar", "check_slope"]
 
 
-def check_finite_scalar(name, value, *, low=None, high=None, low_open=False, high_open=False):
+def check_finite_scalar(name: str, value: object, *, low: float | None = None,
+                        high: float | None = None, low_open: bool = False,
+                        high_open: bool = False) -> float:
     """Return ``value`` as a float after checking it is a finite real in the given range.
 
     Parameters
@@ -56,7 +63,7 @@ def check_finite_scalar(name, value, *, low=None, high=None, low_open=False, hig
     return v
 
 
-def check_int(name, value, low=None, high=None):
+def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """Check an integer option (numpy integers accepted; bool, float and str refused) and
     return it as ``int``; ``low``/``high`` are inclusive bounds."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -70,12 +77,15 @@ def check_int(name, value, low=None, high=None):
     return v
 
 
-def check_slope(value, name="negative_slope", low=0.0, high=1.0):
+def check_slope(value: object, name: str = "negative_slope", low: float = 0.0,
+                high: float = 1.0) -> float:
     """Check a leak ``a``; controllers and the slope-restricted analyses allow ``[0, 1]``."""
     return check_finite_scalar(name, value, low=low, high=high)
 
 
-def as_finite_array(name, value, *, ndim=None, shape=None, dtype=np.float64):
+def as_finite_array(name: str, value: ArrayLike, *, ndim: int | None = None,
+                    shape: Sequence[int | None] | None = None,
+                    dtype: DTypeLike = np.float64) -> NDArray[Any]:
     """Convert ``value`` to a contiguous float64 array and check it is finite and shaped right.
 
     Parameters

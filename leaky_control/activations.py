@@ -19,10 +19,17 @@ the simulator; they are compiled on first call (and cached on disk), never at im
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ._jit import cached_njit
 from ._validate import check_finite_scalar
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import FloatArray
 
 __all__ = [
     "leaky_relu",
@@ -39,7 +46,7 @@ __all__ = [
 ]
 
 
-def _array(x, name="x"):
+def _array(x: ArrayLike, name: str = "x") -> FloatArray:
     if np.iscomplexobj(x):
         raise TypeError(f"{name} must be real, got complex values ({np.asarray(x).dtype}); "
                         "the activations are defined on real numbers only")
@@ -49,7 +56,7 @@ def _array(x, name="x"):
     return arr
 
 
-def relu(x):
+def relu(x: ArrayLike) -> FloatArray:
     """Rectified linear unit ``max(0, x)``.
 
     Parameters
@@ -65,7 +72,7 @@ def relu(x):
     return np.maximum(_array(x), 0.0)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
     """Leaky ReLU ``x if x >= 0 else negative_slope * x``.
 
     Parameters
@@ -88,7 +95,7 @@ def leaky_relu(x, negative_slope=0.01):
     return np.where(arr >= 0.0, arr, a * arr if a != 0.0 else 0.0)
 
 
-def leaky_relu_grad(x, negative_slope=0.01):
+def leaky_relu_grad(x: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
     """Derivative of :func:`leaky_relu`: ``1`` where ``x > 0``, ``negative_slope`` elsewhere.
 
     Parameters
@@ -106,7 +113,7 @@ def leaky_relu_grad(x, negative_slope=0.01):
     return np.where(_array(x) > 0.0, 1.0, a)
 
 
-def _prelu_weight(x, weight):
+def _prelu_weight(x: FloatArray, weight: ArrayLike) -> FloatArray:
     w = np.asarray(weight, dtype=np.float64)
     if not np.all(np.isfinite(w)):
         raise ValueError(f"weight must be finite, got {weight!r}")
@@ -123,7 +130,7 @@ def _prelu_weight(x, weight):
     return w
 
 
-def prelu(x, weight):
+def prelu(x: ArrayLike, weight: ArrayLike) -> FloatArray:
     """Parametric ReLU ``max(0, x) + weight * min(0, x)`` with a learnable slope.
 
     Parameters
@@ -142,14 +149,14 @@ def prelu(x, weight):
     return np.maximum(arr, 0.0) + w * np.minimum(arr, 0.0)
 
 
-def prelu_grad_input(x, weight):
+def prelu_grad_input(x: ArrayLike, weight: ArrayLike) -> FloatArray:
     """Derivative of :func:`prelu` with respect to ``x``: ``1`` where ``x > 0``, ``weight`` elsewhere."""
     arr = _array(x)
     w = _prelu_weight(arr, weight)
     return np.where(arr > 0.0, 1.0, w * np.ones_like(arr))
 
 
-def prelu_grad_weight(x, weight):
+def prelu_grad_weight(x: ArrayLike, weight: ArrayLike) -> FloatArray:
     """Elementwise derivative of :func:`prelu` with respect to its slope: ``min(0, x)``.
 
     It is zero at ``x = 0``, so a slope learns nothing from inputs exactly at the kink.
@@ -159,7 +166,8 @@ def prelu_grad_weight(x, weight):
     return np.minimum(arr, 0.0)
 
 
-def prelu_backward(x, weight, grad_output):
+def prelu_backward(x: ArrayLike, weight: ArrayLike,
+                   grad_output: ArrayLike) -> tuple[FloatArray, float | FloatArray]:
     """Back-propagate through :func:`prelu`.
 
     Parameters
@@ -195,7 +203,7 @@ def prelu_backward(x, weight, grad_output):
     return grad_x, grad_w
 
 
-def leaky_relu_inverse(y, negative_slope=0.01):
+def leaky_relu_inverse(y: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
     """Inverse of :func:`leaky_relu`, defined for ``negative_slope > 0``.
 
     Parameters
@@ -215,7 +223,7 @@ def leaky_relu_inverse(y, negative_slope=0.01):
     return np.where(arr >= 0.0, arr, arr / a)
 
 
-def leaky_relu_logabsdet(x, negative_slope=0.01):
+def leaky_relu_logabsdet(x: ArrayLike, negative_slope: float = 0.01) -> float | FloatArray:
     """``log |det J|`` of the elementwise leaky ReLU, as used by invertible flow layers.
 
     The Jacobian is diagonal with entries :func:`leaky_relu_grad`, so the log-determinant is
@@ -245,12 +253,12 @@ def leaky_relu_logabsdet(x, negative_slope=0.01):
 
 
 @cached_njit(inline="always")
-def leaky_relu_scalar(x, a):
+def leaky_relu_scalar(x: float, a: float) -> float:
     """numba kernel: ``x if x >= 0 else a * x`` for floats."""
     return x if x >= 0.0 else a * x
 
 
 @cached_njit(inline="always")
-def leaky_relu_grad_scalar(x, a):
+def leaky_relu_grad_scalar(x: float, a: float) -> float:
     """numba kernel: ``1`` if ``x > 0`` else ``a``."""
     return 1.0 if x > 0.0 else a

@@ -14,17 +14,24 @@ The python-control keys follow :func:`control.step_info`'s definitions exactly (
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validate import as_finite_array, check_finite_scalar
 from .step_metrics import NMETRICS, SETTLED, STEP_INFO_KEYS, step_metrics_kernel
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import FloatArray
+
 __all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
 
 
 
-def _time_weights(t):
+def _time_weights(t: FloatArray) -> FloatArray:
     """Trapezoid weights: sum(w * f) is the trapezoid integral of f."""
     dt = np.diff(t)
     w = np.zeros_like(t)
@@ -33,7 +40,8 @@ def _time_weights(t):
     return w
 
 
-def coasting_fraction(t, e, u, u_tol=None):
+def coasting_fraction(t: ArrayLike, e: ArrayLike, u: ArrayLike,
+                      u_tol: float | None = None) -> float:
     """Fraction of the time the output is above its target while the input is zero.
 
     The output is above its target when ``e = r - y < 0``: the side on which a ReLU
@@ -71,8 +79,10 @@ def coasting_fraction(t, e, u, u_tol=None):
     return float(np.sum(w * coast) / np.sum(w))
 
 
-def step_info(data, timepts=None, *, final_output=None, settling_threshold=0.02,
-              rise_limits=(0.1, 0.9), initial_output=0.0, output=0):
+def step_info(data: Any, timepts: ArrayLike | None = None, *,
+              final_output: float | None = None, settling_threshold: float = 0.02,
+              rise_limits: tuple[float, float] = (0.1, 0.9), initial_output: float = 0.0,
+              output: int | str = 0) -> dict[str, float | bool]:
     """Step-response characteristics of a response, with python-control's keys and more.
 
     Parameters
@@ -117,7 +127,8 @@ def step_info(data, timepts=None, *, final_output=None, settling_threshold=0.02,
     return metrics_dict(values)
 
 
-def _step_data(data, timepts, output):
+def _step_data(data: Any, timepts: ArrayLike | None, output: int | str
+               ) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray | None]:
     """``(t, y, e, u)`` from a response or from arrays (``e``/``u`` None when absent)."""
     if hasattr(data, "time") and hasattr(data, "outputs"):
         if timepts is not None:
@@ -144,10 +155,10 @@ def _step_data(data, timepts, output):
         y = np.ascontiguousarray(outs[output])
 
         # a leaky_control run keeps its inner-loop signals apart from the outputs
-        inner = getattr(data, "loop", None)
+        inner: Any = getattr(data, "loop", None)
         inner_labels = list(inner.output_labels) if inner is not None else []
 
-        def signal(name):
+        def signal(name: str) -> FloatArray | None:
             if name in inner_labels:
                 return np.ascontiguousarray(inner.y[inner_labels.index(name)])
             return None
@@ -177,8 +188,9 @@ def _step_data(data, timepts, output):
     return t, y, e, u
 
 
-def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_output=0.0,
-                   final_output=None):
+def metric_options(settling_threshold: float = 0.02,
+                   rise_limits: tuple[float, float] = (0.1, 0.9), initial_output: float = 0.0,
+                   final_output: float | None = None) -> FloatArray:
     """Validate :func:`step_info`'s options and return the metric kernel's option vector.
 
     Parameters are those of :func:`step_info`; the vector layout is documented in
@@ -199,7 +211,7 @@ def metric_options(settling_threshold=0.02, rise_limits=(0.1, 0.9), initial_outp
     return np.array([thr, lo_lim, hi_lim, y0, final], dtype=float)
 
 
-def metrics_dict(values):
+def metrics_dict(values: Sequence[float] | FloatArray) -> dict[str, float | bool]:
     """Map a kernel metric vector to ``step_info``'s dict (``Settled`` as bool)."""
     info = {k: float(v) for k, v in zip(STEP_INFO_KEYS, values)}
     info["Settled"] = bool(values[SETTLED])

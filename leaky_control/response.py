@@ -13,8 +13,18 @@ before saturation ``u_raw`` and the error ``e``) are a second ``TimeResponseData
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import control as ct
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas
+
+    from ._typing import FloatArray
+    from .controllers.base import Controller
+    from .plants.base import Plant
 
 __all__ = ["LoopResponse"]
 
@@ -44,13 +54,13 @@ class LoopResponse(ct.TimeResponseData):
     squeezing rules.
     """
 
-    loop = None
-    stats = None
-    plant = None
-    controller = None
+    loop: ct.TimeResponseData = None  # set by loop_response (python-control is untyped: Any)
+    stats: dict[str, Any] | None = None
+    plant: Plant | None = None
+    controller: Controller | None = None
 
     @property
-    def outputs(self):
+    def outputs(self) -> FloatArray:
         """The plant outputs: ``(T,)`` for a single-output loop (as python-control returns a
         SISO response, also when disturbances make the loop multi-input), else
         ``(noutputs, T)``; ``resp(squeeze=False).outputs`` is always 2-D."""
@@ -59,7 +69,7 @@ class LoopResponse(ct.TimeResponseData):
             return y[0]
         return y
 
-    def signal(self, name):
+    def signal(self, name: str) -> FloatArray:
         """One signal of the run by its label, as a 1-D array over ``time``.
 
         Parameters
@@ -80,7 +90,7 @@ class LoopResponse(ct.TimeResponseData):
         known = [s for labels, _ in sources for s in (labels or [])]
         raise KeyError(f"no signal {name!r} in this response; it has {known}")
 
-    def to_pandas(self):
+    def to_pandas(self) -> pandas.DataFrame:
         """A ``pandas.DataFrame`` with python-control's columns (time, inputs, outputs,
         states) and the inner-loop signals (``u``, ``u_raw``, ``e``). Needs pandas."""
         frame = super().to_pandas()
@@ -89,8 +99,12 @@ class LoopResponse(ct.TimeResponseData):
         return frame
 
 
-def loop_response(t, y, x, r, d, u, u_raw, e, *, output_labels, state_labels, input_labels,
-                  u_labels, raw_labels, sysname, params, success, message):
+def loop_response(t: FloatArray, y: FloatArray, x: FloatArray, r: FloatArray,
+                  d: FloatArray | None, u: FloatArray, u_raw: FloatArray, e: FloatArray | None,
+                  *, output_labels: Sequence[str], state_labels: Sequence[str],
+                  input_labels: Sequence[str], u_labels: Sequence[str],
+                  raw_labels: Sequence[str], sysname: str, params: dict[str, Any] | None,
+                  success: bool, message: str) -> LoopResponse:
     """Assemble a :class:`LoopResponse` from ``(signals, T)`` arrays (``d``/``e`` may be None)."""
     inner = [u, u_raw] + ([e] if e is not None else [])
     inner_labels = list(u_labels) + list(raw_labels) + (["e"] if e is not None else [])

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
+from typing import TYPE_CHECKING, Any, cast
 
 import control as ct
 import numpy as np
@@ -29,12 +31,20 @@ from .solvers.base import Solver
 from .solvers.kernels import kernel
 from .status import status_message
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._typing import ControllerLike, FloatArray, PlantLike
+    from .plants.base import Plant
+    from .response import LoopResponse
+    from .solvers.fixed import _FixedStep
+
 __all__ = ["closed_loop_nlsys", "simulate", "step_response"]
 
 _DEFAULT_NPTS = 1001
 
 
-def _timepts(timepts):
+def _timepts(timepts: ArrayLike) -> FloatArray:
     if isinstance(timepts, Real) and not isinstance(timepts, bool):
         tf = check_finite_scalar("timepts", timepts, low=0.0, low_open=True)
         if tf < 1e-190:  # its 1000 steps would be subnormal: see the spacing check below
@@ -68,7 +78,7 @@ def _timepts(timepts):
     return t
 
 
-def _signal(name, value, nchan, t):
+def _signal(name: str, value: ArrayLike | None, nchan: int, t: FloatArray) -> FloatArray:
     """Scalar, per-channel vector, (T,) or (nchan, T) array -> (nchan, T) float64."""
     T = t.size
     if value is None:
@@ -93,7 +103,7 @@ def _signal(name, value, nchan, t):
 _ASK_MEMORY_ABOVE = 2**26
 
 
-def _check_memory(T, plant, controller):
+def _check_memory(T: int, plant: Plant, controller: Controller) -> None:
     """Refuse, before any work, a run whose arrays would not fit in memory."""
     n, m, q, p = plant.nstates + controller.nstates, plant.ninputs, plant.ndisturbances, \
         plant.noutputs
@@ -110,7 +120,7 @@ def _check_memory(T, plant, controller):
             "step independently of them)")
 
 
-def _disturbance(plant, value, t):
+def _disturbance(plant: Plant, value: ArrayLike | None, t: FloatArray) -> FloatArray:
     """The disturbance signal; a nonzero one for a plant without disturbance inputs is an
     error, not something to drop."""
     d = _signal("disturbance", value, max(plant.ndisturbances, 1), t)
@@ -121,7 +131,8 @@ def _disturbance(plant, value, t):
     return d
 
 
-def _apply_params(plant, controller, params):
+def _apply_params(plant: Plant, controller: Controller,
+                  params: Mapping[str, Any] | None) -> tuple[Plant, Controller]:
     if params is None:
         return plant, controller
     if not isinstance(params, dict):
@@ -140,7 +151,7 @@ def _apply_params(plant, controller, params):
     return (plant.replace(**pch) if pch else plant), (controller.replace(**cch) if cch else controller)
 
 
-def _check_controller(controller):
+def _check_controller(controller: object) -> Controller:
     if controller is None:
         from .controllers.open_loop import OpenLoop
 
@@ -154,7 +165,7 @@ def _check_controller(controller):
     return as_controller(controller)
 
 
-def _check_feedthrough(plant):
+def _check_feedthrough(plant: Plant) -> None:
     D = getattr(plant, "D", None)
     if D is not None and np.any(D != 0):
         raise ValueError(
@@ -163,11 +174,14 @@ def _check_feedthrough(plant):
         )
 
 
-def _plant_jacobian_at(plant, x0):
+def _plant_jacobian_at(plant: Plant,
+                       x0: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     return plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
 
 
-def _default_max_step(plant, controller, x0, t, jacobian=None):
+def _default_max_step(plant: Plant, controller: Controller, x0: FloatArray, t: FloatArray,
+                      jacobian: tuple[FloatArray, FloatArray, FloatArray] | None = None
+                      ) -> float:
     """A step that resolves the fastest closed-loop mode: 0.2 / (spectral radius of the loop's
     Jacobian at the initial point, over both slopes a and 1), capped by the output spacing.
     ``jacobian``: the plant's ``(Jx, Ju, Cx)`` at ``x0`` when already known (sweeps reuse it
@@ -186,11 +200,12 @@ def _default_max_step(plant, controller, x0, t, jacobian=None):
     except (np.linalg.LinAlgError, ValueError, TypeError):
         rho = 0.0
     if controller.sampled:
-        spacing = min(spacing, controller.dt)
+        spacing = min(spacing, cast("float", controller.dt))  # sampled: dt is a number
     return spacing if not rho > 0 else min(spacing, 0.2 / rho)
 
 
-def _check_step_budget(solver, controller, t, max_step):
+def _check_step_budget(solver: _FixedStep, controller: Controller, t: FloatArray,
+                       max_step: float) -> float:
     """Refuse, before it starts, a fixed-step run that would take more than ``max_steps``."""
     steps = solver.planned_steps(t, max_step, controller.dt if controller.sampled else None)
     if steps <= solver.max_steps:
@@ -213,8 +228,11 @@ def _check_step_budget(solver, controller, t, max_step):
         f"{span:.6g} s), more than max_steps = {solver.max_steps}: {hint}")
 
 
-def simulate(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
-             params=None, solver=None, controller_state=None):
+def simulate(plant: PlantLike, controller: ControllerLike, timepts: ArrayLike,
+             reference: ArrayLike = 0.0, disturbance: ArrayLike | None = None,
+             initial_state: ArrayLike | None = None, params: Mapping[str, Any] | None = None,
+             solver: Solver | None = None,
+             controller_state: ArrayLike | None = None) -> LoopResponse:
     """Simulate ``plant`` in feedback with ``controller``.
 
     Parameters
@@ -285,9 +303,9 @@ class PreparedRun:
         Planned steps (fixed step) or the step budget (adaptive): long runs are interruptible.
     """
 
-    plant: object
-    controller: object
-    solver: object
+    plant: Plant
+    controller: Controller
+    solver: Solver
     t: np.ndarray
     r: np.ndarray
     d: np.ndarray
@@ -300,8 +318,11 @@ class PreparedRun:
     steps: float = 0.0
 
 
-def prepare(plant, controller, timepts, reference=0.0, disturbance=None, initial_state=None,
-            params=None, solver=None, controller_state=None):
+def prepare(plant: PlantLike, controller: ControllerLike, timepts: ArrayLike,
+            reference: ArrayLike = 0.0, disturbance: ArrayLike | None = None,
+            initial_state: ArrayLike | None = None, params: Mapping[str, Any] | None = None,
+            solver: Solver | None = None,
+            controller_state: ArrayLike | None = None) -> PreparedRun:
     """Validate a run's inputs and build the kernel's arguments (shared by ``simulate``).
 
     Parameters are those of :func:`simulate`.
@@ -329,7 +350,10 @@ def prepare(plant, controller, timepts, reference=0.0, disturbance=None, initial
     return prepare_point(plant, controller, solver, t, r, d, x0, xc0)
 
 
-def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
+def prepare_point(plant: Plant, controller: Controller, solver: Solver, t: FloatArray,
+                  r: FloatArray, d: FloatArray, x0: FloatArray, xc0: FloatArray,
+                  jacobian: tuple[FloatArray, FloatArray, FloatArray] | None = None
+                  ) -> PreparedRun:
     """:func:`prepare` after validation (the sweeps call it per point).
 
     ``jacobian``: the plant's ``(Jx, Ju, Cx)`` at ``x0`` when already known.
@@ -341,15 +365,17 @@ def prepare_point(plant, controller, solver, t, r, d, x0, xc0, jacobian=None):
     if solver.adaptive:
         max_step = math.nan
     else:
-        max_step = solver.max_step if solver.max_step is not None else \
+        fixed = cast("_FixedStep", solver)  # not adaptive: RK4 or Euler
+        max_step = fixed.max_step if fixed.max_step is not None else \
             _default_max_step(plant, controller, x0, t, jacobian)
-        steps = _check_step_budget(solver, controller, t, max_step)
+        steps = _check_step_budget(fixed, controller, t, max_step)
     return PreparedRun(plant, controller, solver, t, r, d, np.concatenate([x0, xc0]), P, C,
                        solver.record(), solver.options(max_step), max_step,
                        solver.max_steps if solver.adaptive else steps)
 
 
-def execute(run):
+def execute(run: PreparedRun) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
+                                       FloatArray]:
     """Run the kernel of a :class:`PreparedRun`; returns ``(out_x, out_y, out_u, out_uraw,
     info)``."""
     plant, controller = run.plant, run.controller
@@ -375,14 +401,14 @@ def execute(run):
 INTERRUPTIBLE_STEPS = 200_000
 
 
-def _run_interruptibly(fn, args, opts):
+def _run_interruptibly(fn: Callable[..., Any], args: Sequence[Any], opts: FloatArray) -> None:
     """Call the kernel ``fn(*args)`` in a thread (it releases the GIL) while the main thread
     waits where ``KeyboardInterrupt`` can reach it; on Ctrl-C set the kernel's stop option
     (the last of ``opts``, read once per step or output interval), wait for it to return, and
     re-raise."""
-    errors = []
+    errors: list[BaseException] = []
 
-    def target():
+    def target() -> None:
         try:
             fn(*args)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
@@ -401,7 +427,7 @@ def _run_interruptibly(fn, args, opts):
         raise errors[0]
 
 
-def kernel_of(run):
+def kernel_of(run: PreparedRun) -> Any:
     """The kernel dispatcher that :func:`execute` calls for ``run``: the solver's body
     specialised to the plant and the controller (its ``stats`` tell cache hits from
     compilations)."""
@@ -410,11 +436,12 @@ def kernel_of(run):
     return kernel(solver.run, solver, plant, ctrl, nogil=True)
 
 
-def _models(run):
+def _models(run: PreparedRun) -> tuple[Any, Any, Any]:
     return model_of(run.S), model_of(run.P), model_of(run.C)
 
 
-def _initial_states(plant, controller, initial_state, controller_state):
+def _initial_states(plant: Plant, controller: Controller, initial_state: ArrayLike | None,
+                    controller_state: ArrayLike | None) -> tuple[FloatArray, FloatArray]:
     n, nc = plant.nstates, controller.nstates
     x0 = np.zeros(n) if initial_state is None else as_finite_array(
         "initial_state", np.atleast_1d(initial_state), shape=(n,))
@@ -424,7 +451,7 @@ def _initial_states(plant, controller, initial_state, controller_state):
     return x0, xc0
 
 
-def _check_solver(solver):
+def _check_solver(solver: Solver | None) -> Solver:
     if solver is None:
         return RK4()
     if not isinstance(solver, Solver):
@@ -433,7 +460,8 @@ def _check_solver(solver):
     return solver
 
 
-def _response(run, out_x, out_y, out_u, out_uraw, info):
+def _response(run: PreparedRun, out_x: FloatArray, out_y: FloatArray, out_u: FloatArray,
+              out_uraw: FloatArray, info: FloatArray) -> LoopResponse:
     """Wrap kernel outputs as ``simulate`` returns them (shared with sweep results)."""
     plant, controller, solver, t, r, d = (run.plant, run.controller, run.solver, run.t, run.r,
                                           run.d)
@@ -459,18 +487,20 @@ def _response(run, out_x, out_y, out_u, out_uraw, info):
     return resp
 
 
-def nfev_from_count(solver, count):
+def nfev_from_count(solver: Solver, count: int) -> int:
     """Right-hand-side evaluations from the kernel's count ``info[2]`` (steps for the
     fixed-step solvers, evaluations for adaptive ones); ``count`` may be an array."""
-    return count if solver.adaptive else count * solver.stages
+    return count if solver.adaptive else count * cast("_FixedStep", solver).stages
 
 
-def has_error_output(plant, controller):
+def has_error_output(plant: Plant, controller: Controller) -> bool:
     """True when a response carries the error ``e = r - y`` (single-output error feedback)."""
     return plant.noutputs == 1 and controller.error_feedback
 
 
-def step_response(plant, controller, timepts=None, *, amplitude=1.0, **keywords):
+def step_response(plant: PlantLike, controller: ControllerLike,
+                  timepts: ArrayLike | None = None, *, amplitude: float = 1.0,
+                  **keywords: Any) -> LoopResponse:
     """Response to a reference step of ``amplitude`` at ``t = 0`` from rest.
 
     Parameters
@@ -494,11 +524,12 @@ def step_response(plant, controller, timepts=None, *, amplitude=1.0, **keywords)
         raise TypeError("step_response sets the reference itself; use amplitude= or simulate()")
     if timepts is None:
         plant_ = as_plant(plant)
-        timepts = _default_final_time(plant_, controller)
+        # the controller as simulate takes it: None and python-control systems included
+        timepts = _default_final_time(plant_, _check_controller(controller))
     return simulate(plant, controller, timepts, reference=amplitude, **keywords)
 
 
-def _default_final_time(plant, controller):
+def _default_final_time(plant: Plant, controller: Controller) -> float:
     try:
         x0 = np.zeros(plant.nstates)
         Jx, Ju, Cx = plant.jacobian(x0, np.zeros(plant.ninputs), np.zeros(plant.ndisturbances))
@@ -512,7 +543,8 @@ def _default_final_time(plant, controller):
     return float(min(max(tf, 1.0), 1e4))
 
 
-def closed_loop_nlsys(plant, controller, name="closed_loop"):
+def closed_loop_nlsys(plant: PlantLike, controller: ControllerLike,
+                      name: str = "closed_loop") -> Any:
     """The same loop as :func:`simulate` built with :func:`control.interconnect`.
 
     This is the slow, independent reference: ``plant.to_nlsys()`` (with ``full_state=True``
@@ -537,7 +569,13 @@ def closed_loop_nlsys(plant, controller, name="closed_loop"):
     if controller.sampled:
         raise ValueError("python-control cannot interconnect a sampled controller with a continuous plant")
     psys = plant.to_nlsys(name="plant", full_state=not controller.error_feedback)
-    csys = controller.to_nlsys(plant, name="ctrl", raw=True)
+    to_nlsys = getattr(controller, "to_nlsys", None)
+    if to_nlsys is None:  # OpenLoop (controller=None), or a user's model without one
+        raise TypeError(
+            f"closed_loop_nlsys needs a controller with a python-control form (to_nlsys); "
+            f"{type(controller).__name__} has none. The library's LeakyP/PI/PD/PID, "
+            "LeakyStateFeedback, AdaptivePReLU, LeakyMLP and LeakyLTI have one")
+    csys = to_nlsys(plant, name="ctrl", raw=True)
     _, couts = controller.signal_labels(plant)
     return ct.interconnect(
         [psys, csys], inplist=["r"] + list(plant.disturbance_labels),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 __all__ = ["Status", "status_message"]
 
@@ -24,7 +25,7 @@ class Status(enum.IntEnum):
     INTERRUPTED = 5
 
 
-def status_message(status, time, solver, final_time):
+def status_message(status: int | Status, time: float, solver: Any, final_time: float) -> str:
     """The message of a run that ended with ``status`` at ``time``.
 
     Parameters

@@ -9,11 +9,15 @@ written here holds the values in the order of :data:`STEP_INFO_KEYS` (``Settled`
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
 
 from ._jit import cached_njit
+
+if TYPE_CHECKING:
+    from ._typing import FloatArray
 
 #: the metrics' names (python-control's keys, then ours), in the order the kernel writes them
 STEP_INFO_KEYS = (
@@ -29,7 +33,7 @@ NMETRICS = len(STEP_INFO_KEYS)
 
 
 @njit
-def _trapezoid_weights(t, tw):
+def _trapezoid_weights(t: FloatArray, tw: FloatArray) -> None:
     # same operation order as the former numpy version: w[:-1] += dt/2, then w[1:] += dt/2
     T = t.size
     for i in range(T):
@@ -41,7 +45,8 @@ def _trapezoid_weights(t, tw):
 
 
 @njit
-def step_metrics(t, y, e, u, has_loop, opts, out):
+def step_metrics(t: FloatArray, y: FloatArray, e: FloatArray, u: FloatArray, has_loop: bool,
+                 opts: FloatArray, out: FloatArray) -> None:
     """Write the 15 step-info values of output ``y`` (and loop signals ``e``, ``u``) to ``out``.
 
     Parameters
@@ -160,14 +165,15 @@ def step_metrics(t, y, e, u, has_loop, opts, out):
         out[COASTING_FRACTION] = coast / total
 
 
-def _step_metrics_entry(t, y, e, u, has_loop, opts, out):
+def _step_metrics_entry(t: FloatArray, y: FloatArray, e: FloatArray, u: FloatArray,
+                        has_loop: bool, opts: FloatArray, out: FloatArray) -> None:
     step_metrics(t, y, e, u, has_loop, opts, out)
 
 
-_entry = None
+_entry: Any = None
 
 
-def step_metrics_kernel():
+def step_metrics_kernel() -> Any:
     """The cached entry kernel that :func:`leaky_control.step_info` calls (built on first use)."""
     global _entry
     if _entry is None:

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._memory import available_memory
 from .._validate import as_finite_array, check_finite_scalar
 
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+
 __all__ = []
 
 INT64_MAX = int(np.iinfo(np.int64).max)
 
 
-def short_repr(value, limit=60):
+def short_repr(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters (a 400-digit integer stays readable)."""
     try:
         text = repr(value)
@@ -34,7 +38,7 @@ def short_repr(value, limit=60):
     return text
 
 
-def check_real(name, value, **bounds):
+def check_real(name: str, value: Any, **bounds: Any) -> float:
     """:func:`check_finite_scalar`, with an integer too large for a float refused by name."""
     try:
         return check_finite_scalar(name, value, **bounds)
@@ -45,7 +49,8 @@ def check_real(name, value, **bounds):
         ) from None
 
 
-def check_int(name, value, *, low=None, high=None, desc=None):
+def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None,
+              desc: str | None = None) -> int:
     """A Python or numpy integer (not a bool) in ``[low, high]``; ``high`` defaults to int64's max.
 
     ``desc`` is the phrase after "must be" in the range error (default from ``low``).
@@ -57,9 +62,8 @@ def check_int(name, value, *, low=None, high=None, desc=None):
     v = int(value)
     hi = INT64_MAX if high is None else high
     if desc is None:
-        desc = {0: "a non-negative integer", 1: "a positive integer"}.get(
-            low, "an integer" if low is None else f"an integer >= {low}"
-        )
+        named: dict[int | None, str] = {0: "a non-negative integer", 1: "a positive integer"}
+        desc = named.get(low, "an integer" if low is None else f"an integer >= {low}")
     if low is not None and v < low:
         raise ValueError(f"{name} must be {desc}, got {short_repr(v)}")
     if v > hi:
@@ -67,7 +71,7 @@ def check_int(name, value, *, low=None, high=None, desc=None):
     return v
 
 
-def check_bool(name, value):
+def check_bool(name: str, value: Any) -> bool:
     """A bool (or numpy bool); anything else is refused rather than taken for its truth value."""
     if not isinstance(value, bool | np.bool_):
         raise TypeError(
@@ -76,7 +80,7 @@ def check_bool(name, value):
     return bool(value)
 
 
-def check_choice(name, value, choices):
+def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     """A string among ``choices``: a TypeError for a non-string, a ValueError for an unknown one."""
     listed = ", ".join(map(repr, choices))
     if not isinstance(value, str):
@@ -89,14 +93,14 @@ def check_choice(name, value, choices):
     return value
 
 
-def check_optional_str(name, value, what="a cvxpy solver name"):
+def check_optional_str(name: str, value: Any, what: str = "a cvxpy solver name") -> str | None:
     """None or a string (the string's meaning is checked where it is used)."""
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} must be {what} (str) or None, got {short_repr(value)}")
     return value
 
 
-def check_seed(name, value):
+def check_seed(name: str, value: Any) -> Any:
     """None, a non-negative integer seed or a ``numpy.random.Generator``."""
     if isinstance(value, np.random.Generator):
         return value
@@ -112,7 +116,9 @@ def check_seed(name, value):
     return value
 
 
-def as_array(name, value, *, ndim=None, shape=None, finite=True, match=None):
+def as_array(name: str, value: Any, *, ndim: int | None = None,
+             shape: Sequence[int | None] | None = None, finite: bool = True,
+             match: str | None = None) -> FloatArray:
     """:func:`as_finite_array` with every failure named: also ragged lists, ``None``, booleans,
     strings and integers too large for a float. ``finite=False`` only converts (float64).
     ``match`` names what fixes ``shape`` (e.g. ``"weights[0] of shape (3, 2)"``) so that a
@@ -166,12 +172,12 @@ def as_array(name, value, *, ndim=None, shape=None, finite=True, match=None):
     return arr
 
 
-def is_sequence(value):
+def is_sequence(value: Any) -> bool:
     """A list/tuple-like sequence, not a string and not an array (those are checked apart)."""
     return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
-def check_sizes(name, sizes, *, min_len=2):
+def check_sizes(name: str, sizes: Any, *, min_len: int = 2) -> list[int]:
     """Layer widths: a sequence (or 1-D integer array) of positive Python or numpy integers."""
     if isinstance(sizes, np.ndarray):
         if sizes.ndim != 1:
@@ -195,7 +201,7 @@ def check_sizes(name, sizes, *, min_len=2):
 # ---------------------------------------------------------------------------- memory
 
 
-def format_bytes(n):
+def format_bytes(n: float) -> str:
     if not math.isfinite(n):
         return "unlimited"
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -204,7 +210,7 @@ def format_bytes(n):
     return f"{int(n)} bytes"
 
 
-def check_allocation(name, value, n_bytes, what):
+def check_allocation(name: str, value: Any, n_bytes: float, what: str) -> None:
     """Refuse, naming the parameter, a request whose arrays cannot fit in the available memory.
 
     ``n_bytes`` is the size of the arrays the request allocates (a float or a Python int, so an

@@ -12,16 +12,23 @@ Private helper of :mod:`leaky_control.analysis.lipschitz`; inputs arrive validat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .._jit import cached_njit
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from .._typing import FloatArray, IntArray
 
 # p codes shared with the kernel: 0 -> 2-norm, 1 -> 1-norm, 2 -> inf-norm
 P_CODES = {2: 0, 1: 1, np.inf: 2}
 
 
 @cached_njit
-def _opnorm(m, pcode):
+def _opnorm(m: FloatArray, pcode: int) -> float:
     rows, cols = m.shape
     if pcode == 1:
         best = 0.0
@@ -56,7 +63,7 @@ def _opnorm(m, pcode):
 
 
 @cached_njit
-def _maxabs(m):
+def _maxabs(m: FloatArray) -> float:
     top = 0.0
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
@@ -65,7 +72,7 @@ def _maxabs(m):
 
 
 @cached_njit
-def _frob(m):
+def _frob(m: FloatArray) -> float:
     top = _maxabs(m)
     if top == 0.0:
         return 0.0
@@ -78,7 +85,8 @@ def _frob(m):
 
 
 @cached_njit
-def _enumerate_kernel(w1, w2, a, pcode, resync):
+def _enumerate_kernel(w1: FloatArray, w2: FloatArray, a: float, pcode: int,
+                      resync: int) -> tuple[float, IntArray]:
     """Gray-code walk over ``D in {a,1}^n``; returns (best norm, best pattern as 0/1 ints).
 
     Starting from ``D = a I`` (all bits 0), step ``k`` flips bit ``ctz(k)``; flipping neuron ``i``
@@ -121,14 +129,14 @@ def _enumerate_kernel(w1, w2, a, pcode, resync):
     return best, best_bits
 
 
-def opnorm(m, p):
+def opnorm(m: FloatArray, p: float) -> float:
     """Induced ``p -> p`` norm of a matrix in numpy (p in 1, 2, inf)."""
     if p == 2:
         return float(np.linalg.norm(m, 2))
     return float(np.linalg.norm(m, 1 if p == 1 else np.inf))
 
 
-def row_norms(m):
+def row_norms(m: FloatArray) -> FloatArray:
     """Euclidean norms of the rows of ``m`` without overflow or underflow in the squares
     (``inf`` only for a norm itself beyond the float range)."""
     scale = np.max(np.abs(m), axis=1)
@@ -137,7 +145,8 @@ def row_norms(m):
         return scale * np.sqrt(np.sum((m / safe[:, None]) ** 2, axis=1))
 
 
-def worst_case_patterns(w1, w2, a, p):
+def worst_case_patterns(w1: FloatArray, w2: FloatArray, a: float,
+                        p: float) -> tuple[float, FloatArray]:
     """``(value, pattern)`` with ``value = max over D in {a,1}^n of |w2 D w1|_p``.
 
     The kernel's best pattern is re-evaluated from scratch in numpy, and the larger of the two
@@ -163,7 +172,8 @@ def worst_case_patterns(w1, w2, a, p):
     return max(float(best), again), d
 
 
-def region_patterns(w1, b1, max_regions=100_000, tol=1e-9):
+def region_patterns(w1: FloatArray, b1: FloatArray, max_regions: int = 100_000,
+                    tol: float = 1e-9) -> tuple[list[NDArray[np.bool_]], int, bool]:
     """Slope patterns (True = positive side) of the open cells of ``{w1 x + b1 = 0}``.
 
     Breadth-first search from the cell of a random point: the neighbours of a cell differ in one
@@ -192,7 +202,8 @@ def region_patterns(w1, b1, max_regions=100_000, tol=1e-9):
     norms = np.sqrt(np.sum(w_s[rows] ** 2, axis=1))
     aug = np.column_stack([w_s[rows], b_s[rows]]) / norms[:, None]
     # merge identical hyperplanes (same or opposite orientation): one sign variable per group
-    groups = []  # (representative row index into aug, [(neuron, orientation)])
+    # (representative row index into aug, [(neuron, orientation)])
+    groups: list[tuple[int, list[tuple[Any, float]]]] = []
     for r, neuron in enumerate(rows):
         for g in groups:
             rep = aug[g[0]]
@@ -207,7 +218,7 @@ def region_patterns(w1, b1, max_regions=100_000, tol=1e-9):
     h = np.array([aug[g[0]] for g in groups]).reshape(len(groups), n0 + 1)
     scale = max(1.0, float(np.max(np.abs(h[:, -1]), initial=0.0)))
 
-    def witness(signs):
+    def witness(signs: FloatArray) -> FloatArray | None:
         # maximise t subject to s_i (h_i . [x, 1]) >= t, t <= scale; variables (x, t)
         if h.shape[0] == 0:
             return np.zeros(n0)

@@ -13,11 +13,16 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._memory import available_memory
 from ._checks import format_bytes
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 _EPS = np.finfo(np.float64).eps
 # Strict-feasibility margin asked of the solver (the weights are normalised to spectral norm 1,
@@ -26,7 +31,7 @@ _EPS = np.finfo(np.float64).eps
 _STRICT = 1e-9
 
 
-def import_cvxpy():
+def import_cvxpy() -> Any:
     """Import cvxpy lazily; name the extra that provides it when it is missing."""
     try:
         import cvxpy as cp
@@ -38,7 +43,7 @@ def import_cvxpy():
     return cp
 
 
-def _blocks_sizes(weights):
+def _blocks_sizes(weights: Sequence[FloatArray]) -> list[int]:
     return [weights[0].shape[1]] + [w.shape[0] for w in weights[:-1]]
 
 
@@ -88,14 +93,15 @@ class LipSDPMemoryError(MemoryError, ValueError):
     solver tried), ``budget`` and ``available`` (bytes; ``available`` is None if unknown).
     """
 
-    def __init__(self, message, estimates=None, budget=None, available=None):
+    def __init__(self, message: str, estimates: Mapping[str, float] | None = None,
+                 budget: float | None = None, available: int | None = None) -> None:
         super().__init__(message)
         self.estimates = dict(estimates or {})
         self.budget = budget
         self.available = available
 
 
-def lmi_nonzeros(sizes, per_neuron):
+def lmi_nonzeros(sizes: Sequence[int], per_neuron: bool) -> int:
     """Nonzeros of the affine map from the multipliers (and rho) to the LMI's entries.
 
     ``sizes`` are the widths ``(n_0, ..., n_L)``. Each hidden layer ``k`` contributes the block
@@ -111,7 +117,7 @@ def lmi_nonzeros(sizes, per_neuron):
     return nnz
 
 
-def estimate_memory(sizes, per_neuron, solver):
+def estimate_memory(sizes: Sequence[int], per_neuron: bool, solver: str | None) -> float:
     """Estimated peak memory (bytes, a float) of LipSDP on widths ``sizes`` with ``solver``."""
     n = sum(int(s) for s in sizes[:-1])
     est = _ENTRY_BYTES * float(n) ** 2 + _NONZERO_BYTES * float(lmi_nonzeros(sizes, per_neuron))
@@ -122,7 +128,7 @@ def estimate_memory(sizes, per_neuron, solver):
     return est
 
 
-def memory_budget(max_memory):
+def memory_budget(max_memory: float | None) -> tuple[float, int | None]:
     """``(budget, available)`` in bytes; ``max_memory`` (checked by the caller) overrides."""
     avail = available_memory()
     if max_memory is not None:
@@ -130,7 +136,8 @@ def memory_budget(max_memory):
     return (math.inf if avail is None else _BUDGET_FRACTION * avail), avail
 
 
-def plan_solvers(sizes, per_neuron, solver, max_memory):
+def plan_solvers(sizes: Sequence[int], per_neuron: bool, solver: str | None,
+                 max_memory: float | None) -> tuple[list[str], dict[str, Any]]:
     """Solvers to try, in order, whose estimate fits the budget; raise if none does.
 
     Returns ``(solvers, info)`` with ``info`` the estimates, the budget and the solvers skipped.
@@ -182,7 +189,8 @@ def plan_solvers(sizes, per_neuron, solver, max_memory):
     )
 
 
-def lmi_matrix(weights, a, lams, rho):
+def lmi_matrix(weights: Sequence[FloatArray], a: float, lams: Sequence[FloatArray],
+               rho: float) -> FloatArray:
     """The LipSDP matrix ``M(rho, lambda)`` in numpy; the bound ``sqrt(rho)`` holds if ``M <= 0``.
 
     With increments ``v = (dx_0, dx_1, ..., dx_{L-1})`` of the input and of every hidden layer's
@@ -209,7 +217,7 @@ def lmi_matrix(weights, a, lams, rho):
     return 0.5 * (m + m.T)
 
 
-def _min_rho(weights, a, lams):
+def _min_rho(weights: Sequence[FloatArray], a: float, lams: Sequence[FloatArray]) -> float | None:
     """Smallest rho with ``M(rho, lambda) <= 0`` for fixed multipliers (Schur complement).
 
     None when the hidden block is not negative definite (no rho works).
@@ -224,7 +232,8 @@ def _min_rho(weights, a, lams):
     return max(float(np.linalg.eigvalsh(0.5 * (s + s.T))[-1]), 0.0)
 
 
-def certify(weights, a, lams, rho_hint):
+def certify(weights: Sequence[FloatArray], a: float, lams: Sequence[FloatArray],
+            rho_hint: float | None) -> tuple[float, float, float] | None:
     """Return ``(rho, max_eig, tol)`` with ``M(rho, lams)`` verified negative semidefinite, or None.
 
     The verified condition is ``eigvalsh(M)[-1] <= -tol`` where ``tol`` bounds the backward error
@@ -250,7 +259,9 @@ def certify(weights, a, lams, rho_hint):
     return None
 
 
-def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False, max_memory=None):
+def solve_lipsdp(weights: Sequence[FloatArray], a: float, per_neuron: bool = True,
+                 solver: str | None = None, verbose: bool = False,
+                 max_memory: float | None = None) -> tuple[float, bool, dict[str, Any], str]:
     """Solve LipSDP on spectrally normalised weights; return ``(value, certified, stats, message)``.
 
     ``weights`` must have nonzero layers (the caller handles a zero layer: the constant is 0).
@@ -275,16 +286,16 @@ def solve_lipsdp(weights, a, per_neuron=True, solver=None, verbose=False, max_me
         else:
             lam_vars.append(cp.Variable(nonneg=True))
 
-    def lam_vec(k):
+    def lam_vec(k: int) -> Any:
         v = lam_vars[k]
         return v if per_neuron else v * np.ones(ws[k].shape[0])
 
     nb = len(sizes)
-    blocks = [[None] * nb for _ in range(nb)]
+    blocks: list[list[Any]] = [[None] * nb for _ in range(nb)]
     for i in range(nb):
         for j in range(nb):
             blocks[i][j] = np.zeros((sizes[i], sizes[j]))
-    diag_terms = [[] for _ in range(nb)]
+    diag_terms: list[list[Any]] = [[] for _ in range(nb)]
     diag_terms[0].append(-rho * np.eye(sizes[0]))
     for k in range(1, nb):
         w = ws[k - 1]

@@ -8,15 +8,23 @@ differential dynamics are ``dx' = (A - k B diag(s) C) dx`` with each ``s_i`` in 
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._checks import as_array, check_real
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+
 __all__ = []
 
 
-def loop_matrices(A, B, C, names=("A", "B", "C")):
+def loop_matrices(A: ArrayLike, B: ArrayLike, C: ArrayLike,
+                  names: tuple[str, str, str] = ("A", "B", "C")
+                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Validate ``A, B, C`` and return them as float64 arrays with ``B (n, m)``, ``C (m, n)``."""
     na, nb, nc = names
     A = as_array(na, A)
@@ -45,12 +53,12 @@ def loop_matrices(A, B, C, names=("A", "B", "C")):
     return A, B, C
 
 
-def check_gain(k, name="k"):
+def check_gain(k: float, name: str = "k") -> float:
     """A positive finite loop gain (a negative gain is the same loop with ``-C``)."""
     return check_real(name, k, low=0.0, low_open=True)
 
 
-def _plant_matrices(plant):
+def _plant_matrices(plant: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Duck-type a plant: python-control systems, our LinearPlant, anything with ``.A .B .C``."""
     import control as ct  # core dependency; imported here so this module stays light
 
@@ -74,7 +82,7 @@ def _plant_matrices(plant):
     return A, B, C
 
 
-def _check_unsupported(obj, what):
+def _check_unsupported(obj: Any, what: str) -> None:
     """Refuse features that break the slope restriction or the continuous-time model.
 
     Saturation flattens the nonlinearity (slope 0 outside the linear range, so the sector is no
@@ -105,7 +113,9 @@ def _check_unsupported(obj, what):
         raise ValueError(f"{what} is sampled (dt={obj.dt!r}); the analyses are continuous-time")
 
 
-def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
+def resolve_loop(A: Any, B: Any, C: Any, k: Any, negative_slope: float | None, *,
+                 allow_mimo: bool = True
+                ) -> tuple[FloatArray, FloatArray, FloatArray, Any, float, str]:
     """Return ``(A, B, C, k, a, kind)`` for either call form.
 
     Matrix form: ``(A, B, C, k, negative_slope)``. System form: ``A`` is a plant and ``B`` a
@@ -164,17 +174,18 @@ def resolve_loop(A, B, C, k, negative_slope, *, allow_mimo=True):
     return A_, B_, C_, k, a, kind
 
 
-def vertices(A, B, C, k, a):
+def vertices(A: FloatArray, B: FloatArray, C: FloatArray, k: Any,
+             a: float) -> tuple[FloatArray, FloatArray]:
     """Jacobians ``A - k B diag(s) C`` at every corner ``s`` of ``[a, 1]^m`` (deduplicated)."""
     m = B.shape[1]
     corners = [(1.0,) * m] if a == 1.0 else list(itertools.product((a, 1.0), repeat=m))
     return np.stack([A - k * (B * np.asarray(s)) @ C for s in corners]), np.asarray(corners)
 
 
-def centre(A, B, C, k, a):
+def centre(A: FloatArray, B: FloatArray, C: FloatArray, k: Any, a: float) -> FloatArray:
     """The centre loop ``A - k (1 + a)/2 B C`` (the linear gain in the middle of the sector)."""
     return A - k * 0.5 * (1.0 + a) * B @ C
 
 
-def spectral_abscissa(J):
+def spectral_abscissa(J: FloatArray) -> float:
     return float(np.max(np.linalg.eigvals(J).real))

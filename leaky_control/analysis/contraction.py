@@ -17,18 +17,24 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._checks import as_array, check_int, check_optional_str, check_real, short_repr
 from ._loop import centre, resolve_loop, spectral_abscissa, vertices
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+
 __all__ = ["ContractionCertificate", "contraction_rate", "log_norm"]
 
 _ANALYSIS_EXTRA = 'pip install "leaky-control[analysis]"'
 
 
-def _require_cvxpy():
+def _require_cvxpy() -> Any:
     try:
         import cvxpy as cp
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -39,13 +45,13 @@ def _require_cvxpy():
     return cp
 
 
-def _mu_rows(A):
+def _mu_rows(A: FloatArray) -> float:
     """mu_inf: the largest row sum with the diagonal taken with its sign."""
     off = np.abs(A).sum(axis=1) - np.abs(np.diag(A))
     return float(np.max(np.diag(A) + off))
 
 
-def log_norm(A, p=2, weights=None):
+def log_norm(A: ArrayLike, p: float | str = 2, weights: ArrayLike | None = None) -> float:
     r"""Matrix measure (logarithmic norm) ``mu_p(A) = lim_{h->0+} (||I + h A||_p - 1) / h``.
 
     Closed forms: ``mu_1`` is the largest column sum ``a_jj + sum_{i != j} |a_ij|``,
@@ -117,7 +123,7 @@ def log_norm(A, p=2, weights=None):
     return float(np.linalg.eigvalsh(0.5 * (A + A.T))[-1])
 
 
-def _metric_rate(M, verts):
+def _metric_rate(M: FloatArray, verts: FloatArray) -> float:
     """Exact best rate a fixed metric certifies: ``min_i -lambda_max(L^-1 (J^T M + M J) L^-T)/2``."""
     L = np.linalg.cholesky(M)
     worst = -np.inf
@@ -171,7 +177,7 @@ class ContractionCertificate:
     lognorm_rates: dict = field(default_factory=dict)
     n_solves: int = 0
 
-    def check(self, tol=0.0):
+    def check(self, tol: float = 0.0) -> bool:
         """Re-verify the certificate with numpy eigenvalues.
 
         Parameters
@@ -204,25 +210,17 @@ class ContractionCertificate:
         return True
 
 
-def _lognorm_rates(verts):
+def _lognorm_rates(verts: FloatArray) -> dict[str, float]:
     return {
         name: -max(log_norm(J, p) for J in verts)
         for name, p in (("1", 1), ("2", 2), ("inf", math.inf))
     }
 
 
-def contraction_rate(
-    A,
-    B=None,
-    C=None,
-    k=None,
-    negative_slope=None,
-    *,
-    rate_tol=1e-4,
-    max_iter=60,
-    metric_cond=1e6,
-    solver=None,
-):
+def contraction_rate(A: Any, B: Any = None, C: ArrayLike | None = None, k: float | None = None,
+                     negative_slope: float | None = None, *, rate_tol: float = 1e-4,
+                     max_iter: int = 60, metric_cond: float = 1e6,
+                     solver: str | None = None) -> ContractionCertificate:
     r"""Best contraction rate of a leaky loop certified by a common quadratic metric.
 
     Two call forms::
@@ -292,7 +290,8 @@ def contraction_rate(
     ln_rates = _lognorm_rates(verts)
     upper = min(-spectral_abscissa(J) for J in verts)
 
-    def result(rate, metric, success, status, message, n_solves=0):
+    def result(rate: float, metric: FloatArray | None, success: bool, status: str, message: str,
+               n_solves: int = 0) -> ContractionCertificate:
         return ContractionCertificate(
             rate=rate, metric=metric, vertices=verts, slopes=slopes, success=success,
             status=status, message=message, rate_upper_bound=upper,

@@ -28,12 +28,19 @@ plain iteration for at most ``max_iter`` steps and says that nothing is certifie
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._checks import as_array, check_choice, check_int, check_real
 from .contraction import log_norm
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
 
 __all__ = ["DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"]
 
@@ -68,7 +75,7 @@ class DEQCertificate:
     step: float
     output_lipschitz: float = 1.0
 
-    def iteration_bound(self, initial_step, tol):
+    def iteration_bound(self, initial_step: float, tol: float) -> int:
         """Iterations after which the a-posteriori bound is below ``tol`` (Banach estimate).
 
         Parameters
@@ -137,14 +144,14 @@ class DEQResult:
     iteration_bound: int | None
 
 
-def _check_W(W):
+def _check_W(W: ArrayLike) -> FloatArray:
     W = as_array("W", W, ndim=2)
     if W.shape[0] != W.shape[1] or W.shape[0] == 0:
         raise ValueError(f"W must be a non-empty square matrix, got shape {W.shape}")
     return W
 
 
-def deq_certificate(W, kind="auto"):
+def deq_certificate(W: ArrayLike, kind: str = "auto") -> DEQCertificate | None:
     """The first certificate (``norm2``, ``mu_inf``, ``monotone``) that ``W`` satisfies.
 
     Parameters
@@ -162,7 +169,7 @@ def deq_certificate(W, kind="auto"):
     return _find_certificate(_check_W(W), check_choice("kind", kind, ("auto", *_KINDS)))
 
 
-def _find_certificate(W, kind):
+def _find_certificate(W: FloatArray, kind: str) -> DEQCertificate | None:
     """:func:`deq_certificate` on a checked ``W`` and ``kind``."""
     n = W.shape[0]
     kinds = _KINDS if kind == "auto" else (kind,)
@@ -188,13 +195,13 @@ def _find_certificate(W, kind):
     return None
 
 
-def _cayley(A, s):
+def _cayley(A: FloatArray, s: float) -> tuple[float, float]:
     n = A.shape[0]
     inv = np.linalg.inv(np.eye(n) + s * A)
     return float(np.linalg.norm((np.eye(n) - s * A) @ inv, 2)), float(np.linalg.norm(inv, 2))
 
 
-def _best_cayley(A, m):
+def _best_cayley(A: FloatArray, m: float) -> tuple[float, float, float]:
     """Step minimising ``||(I - sA)(I + sA)^{-1}||_2`` (< 1 for every s > 0 when sym(A) >= m I)."""
     from scipy.optimize import minimize_scalar
 
@@ -207,16 +214,17 @@ def _best_cayley(A, m):
     return s, factor, out
 
 
-def _leaky(v, a):
+def _leaky(v: FloatArray, a: float) -> FloatArray:
     return np.where(v >= 0.0, v, a * v)
 
 
-def _norms(d, which):
+def _norms(d: FloatArray, which: str) -> FloatArray:
     return np.linalg.norm(d, ord=np.inf if which == "inf" else 2, axis=-1)
 
 
-def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certificate="auto",
-              max_iter=10_000, z0=None, memory=5):
+def deq_solve(W: ArrayLike, U: ArrayLike, b: ArrayLike, x: ArrayLike, negative_slope: float, *,
+              tol: float = 1e-8, method: str = "picard", certificate: str = "auto",
+              max_iter: int = 10_000, z0: ArrayLike | None = None, memory: int = 5) -> DEQResult:
     r"""Solve the implicit layer ``z = phi_a(W z + U x + b)`` with a convergence certificate.
 
     Parameters
@@ -293,21 +301,21 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
 
     out = None
     if cert is None or cert.kind == "norm2":
-        def T(z):
+        def T(z: FloatArray) -> FloatArray:
             return _leaky(z @ W.T + u, a)
     elif cert.kind == "mu_inf":
-        def T(z):
+        def T(z: FloatArray) -> FloatArray:
             return (1.0 - cert.step) * z + cert.step * _leaky(z @ W.T + u, a)
     else:
         s_ = cert.step
         shrink = 1.0 + s_ * (1.0 / a - 1.0) if a > 0 else math.inf
         JA = np.linalg.inv(np.eye(n) + s_ * (np.eye(n) - W))
 
-        def out(y):  # resolvent of the affine, strongly monotone part: z = J_A(y)
+        def out(y: FloatArray) -> FloatArray:
             return (y + s_ * u) @ JA.T
 
-        def T(y):
-            ra = 2.0 * out(y) - y
+        def T(z: FloatArray) -> FloatArray:
+            ra = 2.0 * out(z) - z
             # prox of s f: identity on v >= 0, shrink (a > 0) or clip to 0 (ReLU) below
             jb = np.where(ra >= 0.0, ra, 0.0 if a == 0 else ra / shrink)
             return 2.0 * jb - ra
@@ -318,14 +326,17 @@ def deq_solve(W, U, b, x, negative_slope, *, tol=1e-8, method="picard", certific
                         certificate)
 
 
-def _iterate(T, out, Z, W, u, a, cert, which, tol, method, max_iter, memory, single, requested):
+def _iterate(T: Callable[[FloatArray], FloatArray], out: Callable[[FloatArray], FloatArray] | None,
+             Z: FloatArray, W: FloatArray, u: FloatArray, a: float, cert: DEQCertificate | None,
+             which: str, tol: float, method: str, max_iter: int, memory: int, single: bool,
+             requested: str) -> DEQResult:
     L = cert.factor if cert is not None else math.nan
     lout = cert.output_lipschitz if cert is not None else 1.0
     if out is None:
-        def out(y):
+        def out(y: FloatArray) -> FloatArray:
             return y
 
-    def residual(z):
+    def residual(z: FloatArray) -> float:
         return float(np.max(np.abs(z - _leaky(z @ W.T + u, a))))
 
     TZ = T(Z)

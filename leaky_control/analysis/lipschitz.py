@@ -11,20 +11,20 @@ Everything here rests on one fact: for ``0 <= a <= 1`` the leaky ReLU is slope-r
 
 Which method accepts which ``negative_slope``:
 
-=================  ==================  =====================================================
-method             negative_slope      what ``value`` is (``certified`` = sound upper bound)
-=================  ==================  =====================================================
-``"naive"``        any finite real     ``prod |W_k| * max(1, |a|)^(L-1)``; certified
-``"lipsdp"``       ``[0, 1]``          LipSDP-Neuron, one multiplier per neuron; certified
-                                       only after the numpy re-check of its multipliers
-``"lipsdp-layer"`` ``[0, 1]``          LipSDP with one multiplier per layer; same re-check
-``"exact"``        any finite real     one hidden layer: ``max_{D in {a,1}^n} |W2 D W1|``,
-                                       the constant maximised over all biases; certified
-``"exact-regions"`` any finite real    one hidden layer, given biases, input dim <= 3: the
-                                       maximum over the regions those biases create; a true
-                                       lower bound, exact unless a region is thinner than
-                                       ``tol``; reported ``certified=False``
-=================  ==================  =====================================================
+===================  ==================  =====================================================
+method               negative_slope      what ``value`` is (``certified`` = sound upper bound)
+===================  ==================  =====================================================
+``"naive"``          any finite real     ``prod |W_k| * max(1, |a|)^(L-1)``; certified
+``"lipsdp"``         ``[0, 1]``          LipSDP-Neuron, one multiplier per neuron; certified
+                                         only after the numpy re-check of its multipliers
+``"lipsdp-layer"``   ``[0, 1]``          LipSDP with one multiplier per layer; same re-check
+``"exact"``          any finite real     one hidden layer: ``max_{D in {a,1}^n} |W2 D W1|``,
+                                         the constant maximised over all biases; certified
+``"exact-regions"``  any finite real     one hidden layer, given biases, input dim <= 3: the
+                                         maximum over the regions those biases create; a true
+                                         lower bound, exact unless a region is thinner than
+                                         ``tol``; reported ``certified=False``
+===================  ==================  =====================================================
 
 At ``a = 1`` the network is linear and every method returns ``|W_L \cdots W_1|`` exactly.
 The coupled "LipSDP-Network" variant is deliberately not offered: it is reported to
@@ -34,9 +34,10 @@ under-estimate the constant (it is not a sound bound for slope-restricted activa
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,6 +53,11 @@ from ._checks import (
     short_repr,
 )
 from ._lipschitz_sdp import LipSDPMemoryError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
 
 __all__ = [
     "METHODS",
@@ -101,10 +107,10 @@ class LipschitzBound:
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "value", float(self.value))
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self.value
 
 
@@ -130,7 +136,7 @@ class LipschitzLowerBound:
     p: float = 2
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.value)
 
 
@@ -170,7 +176,8 @@ class CertifiedRadius:
 # ---------------------------------------------------------------------------- validation
 
 
-def _check_network(weights, biases, *, need_biases=False):
+def _check_network(weights: Any, biases: Any, *,
+                   need_biases: bool = False) -> tuple[list[FloatArray], list[FloatArray]]:
     """Validate ``weights`` / ``biases``; return float64 lists (biases filled with zeros)."""
     if not is_sequence(weights):
         raise TypeError(
@@ -211,7 +218,7 @@ def _check_network(weights, biases, *, need_biases=False):
     return ws, bs
 
 
-def _check_x(x, n_in):
+def _check_x(x: ArrayLike, n_in: int) -> tuple[FloatArray, bool]:
     """Return ``x`` as a (N, n_in) batch and whether it was a single point."""
     xa = as_array("x", x)
     if xa.ndim not in (1, 2) or xa.shape[-1] != n_in:
@@ -222,7 +229,7 @@ def _check_x(x, n_in):
     return np.atleast_2d(xa), xa.ndim == 1
 
 
-def _check_p(p):
+def _check_p(p: Any) -> float:
     if isinstance(p, bool | np.bool_) or not isinstance(p, Real | np.integer | np.floating):
         raise TypeError(
             f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {short_repr(p)} of type "
@@ -231,10 +238,10 @@ def _check_p(p):
     # compared exactly, never through float(): an int beyond the float range would overflow
     if p not in (1, 2, math.inf):
         raise ValueError(f"p must be 1, 2 or numpy.inf (induced p -> p norm), got {short_repr(p)}")
-    return math.inf if p == math.inf else int(p)
+    return math.inf if p == math.inf else (1 if p == 1 else 2)
 
 
-def _check_method(method):
+def _check_method(method: object) -> str:
     if not isinstance(method, str):
         raise TypeError(
             f"method must be one of {', '.join(map(repr, METHODS))}, got {short_repr(method)} of "
@@ -252,7 +259,7 @@ def _check_method(method):
     return method
 
 
-def _check_slope_for(method, negative_slope):
+def _check_slope_for(method: str, negative_slope: object) -> float:
     if method in _SLOPE_RESTRICTED:
         try:
             return check_real("negative_slope", negative_slope, low=0.0, high=1.0)
@@ -265,7 +272,7 @@ def _check_slope_for(method, negative_slope):
     return check_real("negative_slope", negative_slope)
 
 
-def _check_max_memory(max_memory):
+def _check_max_memory(max_memory: object) -> float | None:
     """None (a fraction of the available memory), a positive number of bytes, or math.inf."""
     if max_memory is None:
         return None
@@ -279,13 +286,13 @@ def _check_max_memory(max_memory):
 # ---------------------------------------------------------------------------- helpers
 
 
-def _opnorm(m, p):
+def _opnorm(m: FloatArray, p: float) -> float:
     if p == 2:
         return float(np.linalg.norm(m, 2))
     return float(np.linalg.norm(m, 1 if p == 1 else np.inf))
 
 
-def _round_up(value, n_ops):
+def _round_up(value: float, n_ops: int) -> float:
     """Inflate a float computed with ``n_ops`` roundings so it stays an upper bound."""
     return float(value) * (1.0 + 16.0 * max(n_ops, 1) * _EPS)
 
@@ -297,7 +304,7 @@ _MAX_RANGE = 1000
 _UNDERFLOW_GUARD = 2.0**-900
 
 
-def _normalise(ws, exact=True):
+def _normalise(ws: Sequence[FloatArray], exact: bool = True) -> tuple[list[FloatArray], list[int]]:
     """Each layer divided by the power of two nearest above its largest entry, and those
     exponents. Every bound is positively homogeneous in each layer, and entries of order one keep
     squares and products away from overflow and underflow (weights near 1e-300 made the exact
@@ -325,7 +332,7 @@ def _normalise(ws, exact=True):
     return out, exps
 
 
-def _guard_underflow(value, ws_n):
+def _guard_underflow(value: float, ws_n: Sequence[FloatArray]) -> float:
     """Raise a product-of-layers value that may have underflowed to a sound upper bound.
 
     Scaled layers have entries in ``[2**-1001, 1)``, but their products can still underflow; a
@@ -340,7 +347,7 @@ def _guard_underflow(value, ws_n):
     return _UNDERFLOW_GUARD if np.any(path) else value
 
 
-def _scale_up(value, exponent, n_ops=0):
+def _scale_up(value: float, exponent: int, n_ops: int = 0) -> float:
     """A float ``>= value * 2**exponent`` for ``value >= 0`` computed with ``n_ops`` roundings:
     ``inf`` when it overflows, one step up when it lands below the normal range (where the
     relative rounding of :func:`_round_up` no longer holds), never 0 for a positive value."""
@@ -356,7 +363,8 @@ def _scale_up(value, exponent, n_ops=0):
     return out
 
 
-def _naive_bound(ws_n, exps, a, p, n_ops):
+def _naive_bound(ws_n: Sequence[FloatArray], exps: Sequence[int], a: float, p: float,
+                 n_ops: int) -> tuple[float, list[float]]:
     """``prod |W_k|_p * max(1, |a|)^(L-1)`` rounded up, from the scaled layers; and the layer
     norms of the original weights."""
     norms_n = [_opnorm(w, p) for w in ws_n]
@@ -369,7 +377,7 @@ def _naive_bound(ws_n, exps, a, p, n_ops):
     return value, [_ldexp(nv, e) for nv, e in zip(norms_n, exps, strict=True)]
 
 
-def _ldexp(value, exponent):
+def _ldexp(value: float, exponent: int) -> float:
     """``value * 2**exponent`` to nearest, ``inf`` on overflow (for statistics, not bounds)."""
     try:
         return math.ldexp(float(value), exponent)
@@ -377,14 +385,15 @@ def _ldexp(value, exponent):
         return math.copysign(math.inf, value)
 
 
-def _product(ws):
+def _product(ws: Sequence[FloatArray]) -> FloatArray:
     prod = ws[0]
     for w in ws[1:]:
         prod = w @ prod
     return prod
 
 
-def _forward(ws, bs, a, x):
+def _forward(ws: Sequence[FloatArray], bs: Sequence[FloatArray], a: float,
+             x: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     """Pre-activations of every hidden layer and the output for a batch ``x`` (N, n0)."""
     pre = []
     h = x
@@ -395,7 +404,8 @@ def _forward(ws, bs, a, x):
     return pre, h @ ws[-1].T + bs[-1]
 
 
-def _forward_finite(ws, bs, a, x):
+def _forward_finite(ws: Sequence[FloatArray], bs: Sequence[FloatArray], a: float,
+                    x: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     """:func:`_forward`, refusing by name a point where the float64 pass overflows (the slope
     pattern, hence the Jacobian and the decision, are then undefined)."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -408,7 +418,7 @@ def _forward_finite(ws, bs, a, x):
     return pre, out
 
 
-def _jacobians(ws, pre, a):
+def _jacobians(ws: Sequence[FloatArray], pre: Sequence[FloatArray], a: float) -> FloatArray:
     """Jacobians (N, m, n0) from the pre-activations; slope ``a`` where ``z <= 0``."""
     g = np.broadcast_to(ws[-1], (pre[0].shape[0] if pre else 1, *ws[-1].shape))
     for w, z in zip(reversed(ws[:-1]), reversed(pre), strict=True):
@@ -419,7 +429,7 @@ def _jacobians(ws, pre, a):
     return g
 
 
-def _batch_norms(jac, p):
+def _batch_norms(jac: FloatArray, p: float) -> FloatArray:
     if p == 2:
         # vectors: scaled sums of squares (np.linalg.norm's squares overflow from ~1e154)
         if jac.shape[1] == 1:
@@ -437,7 +447,7 @@ def _batch_norms(jac, p):
     return np.abs(jac).sum(axis=2).max(axis=1)
 
 
-def _row_norms(m):
+def _row_norms(m: FloatArray) -> FloatArray:
     """Euclidean norms of the rows of ``m`` without overflow or underflow in the squares."""
     scale = np.max(np.abs(m), axis=1)
     safe = np.where(scale > 0.0, scale, 1.0)
@@ -445,7 +455,8 @@ def _row_norms(m):
         return scale * np.sqrt(np.sum((m / safe[:, None]) ** 2, axis=1))
 
 
-def network_jacobian(weights, biases, x, negative_slope=0.01):
+def network_jacobian(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike,
+                     negative_slope: float = 0.01) -> FloatArray:
     """Jacobian of the network at ``x`` (slope ``a`` where a pre-activation is ``<= 0``).
 
     Parameters
@@ -480,18 +491,10 @@ def network_jacobian(weights, biases, x, negative_slope=0.01):
 # ---------------------------------------------------------------------------- upper bounds
 
 
-def lipschitz_bound(
-    weights,
-    biases=None,
-    negative_slope=0.01,
-    method="lipsdp",
-    *,
-    p=2,
-    solver=None,
-    max_regions=100_000,
-    tol=1e-9,
-    max_memory=None,
-):
+def lipschitz_bound(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike] | None = None,
+                    negative_slope: float = 0.01, method: str = "lipsdp", *, p: float = 2,
+                    solver: str | None = None, max_regions: int = 100_000, tol: float = 1e-9,
+                    max_memory: float | None = None) -> LipschitzBound:
     """Lipschitz constant bound of a Leaky-ReLU network (``p -> p`` norm, l2 by default).
 
     Parameters
@@ -670,17 +673,10 @@ def lipschitz_bound(
 # ---------------------------------------------------------------------------- lower bound
 
 
-def lipschitz_lower_bound(
-    weights,
-    biases=None,
-    negative_slope=0.01,
-    n_samples=1024,
-    seed=None,
-    *,
-    p=2,
-    scale=None,
-    n_local=48,
-):
+def lipschitz_lower_bound(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike] | None = None,
+                          negative_slope: float = 0.01, n_samples: int = 1024,
+                          seed: int | None = None, *, p: float = 2, scale: float | None = None,
+                          n_local: int = 48) -> LipschitzLowerBound:
     """A true lower bound: the largest Jacobian norm found by sampling plus local search.
 
     Only points whose pre-activations are all clearly nonzero are counted, so the network is
@@ -739,12 +735,12 @@ def lipschitz_lower_bound(
 
     row_norms = [_row_norms(w) for w in ws[:-1]]
 
-    def evaluate(x):
+    def evaluate(x: FloatArray) -> tuple[FloatArray, FloatArray]:
         # extreme weights may overflow; such points get a non-finite norm and are not counted
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             return _evaluate(x)
 
-    def _evaluate(x):
+    def _evaluate(x: FloatArray) -> tuple[FloatArray, FloatArray]:
         pre, _ = _forward(ws, bs, a, x)
         if not pre:
             jac = np.broadcast_to(ws[0], (x.shape[0], *ws[0].shape))
@@ -789,7 +785,8 @@ def lipschitz_lower_bound(
     i = int(np.argmax(pvals))
     best_x = pts[i]
     v, margin = evaluate(best_x[None, :])
-    stats = {"n_evaluations": n_eval, "scale": scale, "margin": float(margin[0])}
+    stats: dict[str, Any] = {"n_evaluations": n_eval, "scale": scale,
+                             "margin": float(margin[0])}
     if not np.isfinite(v[0]):
         # no counted point: 0 is still a true lower bound, and the only one we can prove
         stats["note"] = (
@@ -803,17 +800,9 @@ def lipschitz_lower_bound(
 # ---------------------------------------------------------------------------- certified radius
 
 
-def certified_radius(
-    weights,
-    biases,
-    x,
-    negative_slope=0.01,
-    method="lipsdp",
-    *,
-    pairwise=True,
-    solver=None,
-    max_memory=None,
-):
+def certified_radius(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], x: ArrayLike,
+                     negative_slope: float = 0.01, method: str = "lipsdp", *, pairwise: bool = True,
+                     solver: str | None = None, max_memory: float | None = None) -> CertifiedRadius:
     """l2 radius around ``x`` within which the network's decision cannot change.
 
     For a classifier (``m >= 2`` outputs) with predicted class ``c``: ``f_c - f_j`` is Lipschitz
@@ -865,7 +854,7 @@ def certified_radius(
     certified = full.certified
     m = out.shape[1]
 
-    def safe_div(num, den):
+    def safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
         # a zero constant means a constant function: its decision never changes
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.inf)

@@ -19,7 +19,9 @@ slope-restricted (hence, around any equilibrium, sector-bounded) in ``[k1, k2] =
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import control as ct
 import numpy as np
@@ -27,6 +29,11 @@ import numpy as np
 from ..activations import leaky_relu
 from ._checks import as_array, check_allocation, check_int, check_real
 from ._loop import resolve_loop, spectral_abscissa
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FloatArray
 
 __all__ = [
     "CircleCriterionResult",
@@ -37,7 +44,8 @@ __all__ = [
 ]
 
 
-def _freq_response(A, B, C, omega):
+def _freq_response(A: FloatArray, B: FloatArray, C: FloatArray,
+                   omega: FloatArray) -> NDArray[np.complex128]:
     """``C (j w I - A)^{-1} B`` for every ``w`` (SISO), one batched solve."""
     n = A.shape[0]
     M = 1j * omega[:, None, None] * np.eye(n) - A
@@ -45,7 +53,8 @@ def _freq_response(A, B, C, omega):
     return (C @ np.linalg.solve(M, rhs))[:, 0, 0]
 
 
-def _freq_response_or_nan(A, B, C, omega):
+def _freq_response_or_nan(A: FloatArray, B: FloatArray, C: FloatArray,
+                          omega: FloatArray) -> NDArray[np.complex128]:
     """:func:`_freq_response`, NaN at frequencies where ``j w`` is an eigenvalue of ``A``.
 
     An integrator (or an unstable loop with a pole on the imaginary axis) puts a singular
@@ -60,20 +69,21 @@ def _freq_response_or_nan(A, B, C, omega):
         return resp
 
 
-def _imag_axis_freqs(H, tol=1e-7):
+def _imag_axis_freqs(H: FloatArray, tol: float = 1e-7) -> FloatArray:
     """Non-negative imaginary parts of the eigenvalues of ``H`` lying on the imaginary axis."""
     ev = np.linalg.eigvals(H)
     on_axis = np.abs(ev.real) <= tol * np.maximum(1.0, np.abs(ev))
     return np.unique(np.round(np.abs(ev[on_axis].imag), 14))
 
 
-def _hinf_hamiltonian(A, B, C, gamma):
+def _hinf_hamiltonian(A: FloatArray, B: FloatArray, C: FloatArray, gamma: float) -> FloatArray:
     """``jw`` is an eigenvalue iff ``gamma`` is a singular value of ``G(jw)`` (D = 0)."""
     # (1 / gamma)^2, not 1 / gamma^2: a tiny sector (huge gamma) underflows to the right answer
     return np.block([[A, (B @ B.T) * (1.0 / gamma) ** 2], [-C.T @ C, -A.T]])
 
 
-def _hinf_norm(A, B, C, rtol=1e-8, max_iter=100):
+def _hinf_norm(A: FloatArray, B: FloatArray, C: FloatArray, rtol: float = 1e-8,
+               max_iter: int = 100) -> tuple[float, float]:
     """Boyd-Balakrishnan-Bruinsma-Steinbuch iteration for ``||G||_inf`` of a stable SISO ``G``.
 
     Returns ``(upper bound on the norm, peak frequency)``: the bound exceeds the true norm by
@@ -102,7 +112,7 @@ def _hinf_norm(A, B, C, rtol=1e-8, max_iter=100):
     return (1.0 + 2.0 * rtol) * g_lb, w_peak
 
 
-def _omega_grid(A, n_points):
+def _omega_grid(A: FloatArray, n_points: int) -> FloatArray:
     mags = np.abs(np.linalg.eigvals(A))
     mags = mags[mags > 0]
     lo = 1e-3 * (mags.min() if mags.size else 1.0)
@@ -110,7 +120,8 @@ def _omega_grid(A, n_points):
     return np.concatenate([[0.0], np.geomspace(lo, hi, n_points - 1)])
 
 
-def _guard_scaling(fn, A, B, C, k, *args):
+def _guard_scaling(fn: Callable[..., Any], A: FloatArray, B: FloatArray, C: FloatArray, k: float,
+                   *args: Any) -> Any:
     """Run a criterion with float overflow and division by zero trapped.
 
     A gain or matrices so large or small that the loop's frequency response, Hamiltonian or
@@ -128,7 +139,7 @@ def _guard_scaling(fn, A, B, C, k, *args):
         ) from None
 
 
-def _check_points(n_points, n):
+def _check_points(n_points: object, n: int) -> int:
     n_points = check_int("n_points", n_points, low=10)
     # two grids (plant and centre loop) of batched (n, n) complex solves
     check_allocation("n_points", n_points, 2 * 16 * n_points * (2 * n * n + 4 * n + 4),
@@ -183,7 +194,7 @@ class CircleCriterionResult:
     disk_center: float
     disk_radius: float
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """Nyquist plot of ``G(j omega)`` (both frequency signs) with the critical disk.
 
         Parameters
@@ -227,7 +238,9 @@ class CircleCriterionResult:
         return ax
 
 
-def circle_criterion(A, B=None, C=None, k=None, negative_slope=None, *, n_points=2000):
+def circle_criterion(A: Any, B: Any = None, C: ArrayLike | None = None, k: float | None = None,
+                     negative_slope: float | None = None, *,
+                     n_points: int = 2000) -> CircleCriterionResult:
     r"""Circle criterion for the leaky loop, exact (Hamiltonian) and on a frequency sweep.
 
     Call forms mirror :func:`~leaky_control.analysis.contraction.contraction_rate`::
@@ -275,7 +288,8 @@ def circle_criterion(A, B=None, C=None, k=None, negative_slope=None, *, n_points
     return _guard_scaling(_circle, A_, B_, C_, k, a, n_points)
 
 
-def _circle(A_, B_, C_, k, a, n_points):
+def _circle(A_: FloatArray, B_: FloatArray, C_: FloatArray, k: float, a: float,
+            n_points: int) -> CircleCriterionResult:
     k1, k2 = a * k, k
     sigma, delta = 0.5 * (k1 + k2), 0.5 * (k2 - k1)
     Ac = A_ - sigma * B_ @ C_
@@ -287,8 +301,9 @@ def _circle(A_, B_, C_, k, a, n_points):
         center, radius = -0.5 * (1 / k1 + 1 / k2), 0.5 * (1 / k1 - 1 / k2)
     else:
         center, radius = -1.0 / k2, math.inf
-    common = dict(sector=(k1, k2), centre_gain=sigma, centre_abscissa=alpha, omega=omega,
-                  response=resp, disk_center=center, disk_radius=radius)
+    common: dict[str, Any] = dict(sector=(k1, k2), centre_gain=sigma, centre_abscissa=alpha,
+                                  omega=omega, response=resp, disk_center=center,
+                                  disk_radius=radius)
     if alpha >= 0.0:
         return CircleCriterionResult(
             holds=False, holds_sweep=False, margin=-math.inf, omega_peak=math.nan,
@@ -350,7 +365,7 @@ class PopovCriterionResult:
     popov_x: np.ndarray
     popov_y: np.ndarray
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """Popov plot with the Popov line.
 
         Parameters
@@ -382,7 +397,8 @@ class PopovCriterionResult:
         return ax
 
 
-def _popov_hamiltonian(A1, B, C, Kp, q):
+def _popov_hamiltonian(A1: FloatArray, B: FloatArray, C: FloatArray, Kp: float,
+                       q: float) -> FloatArray | None:
     """Zeros of ``Z(s) + Z(-s)`` with ``Z(s) = 1/K' + (1 + q s) G1(s)``; ``None`` if ``Z(inf) <= 0``."""
     Cz = C + q * C @ A1
     Dz = 1.0 / Kp + q * float((C @ B)[0, 0])
@@ -396,8 +412,9 @@ def _popov_hamiltonian(A1, B, C, Kp, q):
     return Aphi - Bphi @ Cphi / R
 
 
-def popov_criterion(A, B=None, C=None, k=None, negative_slope=None, *, q=None, q_max=None,
-                    n_points=2000):
+def popov_criterion(A: Any, B: Any = None, C: ArrayLike | None = None, k: float | None = None,
+                    negative_slope: float | None = None, *, q: float | None = None,
+                    q_max: float | None = None, n_points: int = 2000) -> PopovCriterionResult:
     r"""Popov criterion for the leaky loop with a search over the multiplier ``q >= 0``.
 
     After the loop transformation ``G1 = G/(1 + a k G)`` (realisation ``A - a k B C``, which
@@ -453,7 +470,8 @@ def popov_criterion(A, B=None, C=None, k=None, negative_slope=None, *, q=None, q
     return _guard_scaling(_popov, A_, B_, C_, k, a, n_points, q, q_max)
 
 
-def _popov(A_, B_, C_, k, a, n_points, q, q_max):
+def _popov(A_: FloatArray, B_: FloatArray, C_: FloatArray, k: float, a: float, n_points: int,
+           q: float | None, q_max: float | None) -> PopovCriterionResult:
     k1, k2 = a * k, k
     Kp = k2 - k1
     A1 = A_ - k1 * B_ @ C_
@@ -462,7 +480,8 @@ def _popov(A_, B_, C_, k, a, n_points, q, q_max):
     # an unstable A1 may have a pole on the grid (e.g. an integrator at a = 0): NaN there;
     # a Hurwitz A1, the only case that goes on below, never does
     g1 = _freq_response_or_nan(A1, B_, C_, omega)
-    base = dict(sector=(k1, k2), omega=omega, popov_x=g1.real, popov_y=omega * g1.imag)
+    base: dict[str, Any] = dict(sector=(k1, k2), omega=omega, popov_x=g1.real,
+                                popov_y=omega * g1.imag)
     if alpha >= 0.0:
         return PopovCriterionResult(
             holds=False, q=math.nan, margin=-math.inf, omega_peak=math.nan,
@@ -478,7 +497,7 @@ def _popov(A_, B_, C_, k, a, n_points, q, q_max):
     q_max = check_real("q_max", q_max, low=0.0)
     cb = float((C_ @ B_)[0, 0])
 
-    def margins(qv, w, g):
+    def margins(qv: float, w: FloatArray, g: NDArray[np.complex128]) -> FloatArray:
         # normalised Popov function 1 + K' Re[(1 + j w q) G1]; the last entry is w -> inf
         return np.concatenate([1.0 + Kp * (g.real - qv * w * g.imag), [1.0 + Kp * qv * cb]])
 
@@ -540,20 +559,20 @@ class LeakyReLUNonlinearity(ct.DescribingFunctionNonlinearity):
         Gain ``> 0`` in front of ``phi_a``.
     """
 
-    def __init__(self, negative_slope=0.01, gain=1.0):
+    def __init__(self, negative_slope: float = 0.01, gain: float = 1.0) -> None:
         super().__init__()
         self.negative_slope = check_real("negative_slope", negative_slope, low=0.0, high=1.0)
         self.gain = check_real("gain", gain, low=0.0, low_open=True)
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> float | FloatArray:
         """Evaluate ``gain * phi_a(x)`` (scalar in, float out; arrays are mapped elementwise)."""
         out = self.gain * leaky_relu(x, self.negative_slope)
         return float(out) if np.ndim(out) == 0 else out
 
-    def _isstatic(self):
+    def _isstatic(self) -> bool:
         return True
 
-    def describing_function(self, A):
+    def describing_function(self, A: float) -> float:
         """Describing function ``gain (1 + a)/2`` at amplitude ``A >= 0`` (real, no phase).
 
         Parameters
@@ -568,7 +587,7 @@ class LeakyReLUNonlinearity(ct.DescribingFunctionNonlinearity):
         check_real("A", A, low=0.0)
         return self.gain * 0.5 * (1.0 + self.negative_slope)
 
-    def dc_offset(self, A):
+    def dc_offset(self, A: ArrayLike) -> float | FloatArray:
         """Mean of the output over one period of ``A sin wt``: ``gain A (1 - a)/pi``.
 
         Parameters

@@ -19,11 +19,17 @@ Both return an :class:`Availability`: a per-time (or per-epoch) array and a time
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis._checks import as_array, check_real
 from ..metrics import coasting_fraction
+
+if TYPE_CHECKING:
+
+    from .._typing import FloatArray
+    from .training import TrainHistory
 
 __all__ = ["Availability", "control_availability", "training_availability"]
 
@@ -51,15 +57,16 @@ class Availability:
     lost: float
 
 
-def _trapezoid_mean(x, v):
+def _trapezoid_mean(x: FloatArray, v: FloatArray) -> float:
     if x.size == 1:
         return float(v[0])
     dx = np.diff(x)
     return float(np.sum(dx * 0.5 * (v[1:] + v[:-1])) / (x[-1] - x[0]))
 
 
-def _output(resp, name):
+def _output(resp: Any, name: str) -> FloatArray:
     # a leaky_control run keeps e and u in resp.loop; other data may carry them as outputs
+    data: Any  # the inner-loop signals (None when absent), then the response itself
     for data in (getattr(resp, "loop", None), resp):
         labels = list(getattr(data, "output_labels", None) or [])
         if name in labels:
@@ -70,7 +77,8 @@ def _output(resp, name):
         f"{name!r} is not among them")
 
 
-def control_availability(resp, e_tol=None, u_tol=None):
+def control_availability(resp: Any, e_tol: float | None = None,
+                         u_tol: float | None = None) -> Availability:
     """Corrective-signal availability of a simulated control loop.
 
     The signal is lost at time ``t`` when the plant is off target, ``|e| > e_tol``, and the
@@ -126,7 +134,7 @@ def control_availability(resp, e_tol=None, u_tol=None):
     return Availability(x=t, availability=1.0 - lost_now.astype(float), summary=1.0 - lost, lost=lost)
 
 
-def training_availability(history):
+def training_availability(history: TrainHistory) -> Availability:
     """Corrective-signal availability of a training run, per epoch.
 
     Parameters

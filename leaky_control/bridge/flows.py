@@ -16,16 +16,24 @@ negative ``gamma2`` flips it upside down (``scale < 0``). ``gamma1 = 0`` gives a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..analysis._checks import as_array, check_real
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+
 __all__ = ["LeakyFlowLayer", "ScaledLeaky", "collapse_batchnorm_leaky"]
 
 
-def _leaky(z, a):
+def _leaky(z: FloatArray, a: float) -> FloatArray:
     return np.where(z >= 0.0, z, a * z)
 
 
@@ -46,8 +54,10 @@ class LeakyFlowLayer:
     weight: np.ndarray
     bias: np.ndarray
     negative_slope: float
+    if TYPE_CHECKING:  # set by __post_init__, outside the fields
+        _logdet_w: float = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         w = as_array("weight", self.weight, ndim=2)
         if w.shape[0] != w.shape[1] or w.shape[0] == 0:
             raise ValueError(
@@ -65,7 +75,7 @@ class LeakyFlowLayer:
         object.__setattr__(self, "negative_slope", a)
         object.__setattr__(self, "_logdet_w", float(logdet))
 
-    def _x(self, x, name):
+    def _x(self, x: ArrayLike, name: str) -> tuple[FloatArray, bool]:
         arr = as_array(name, x)
         one = arr.ndim == 1
         arr2 = arr.reshape(1, -1) if one else arr
@@ -75,7 +85,7 @@ class LeakyFlowLayer:
             )
         return arr2, one
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike) -> tuple[FloatArray, FloatArray] | tuple[FloatArray, float]:
         """Apply the layer.
 
         Parameters
@@ -96,7 +106,7 @@ class LeakyFlowLayer:
         ld = self._logdet_w + np.sum(z <= 0.0, axis=1) * np.log(self.negative_slope)
         return (y[0], float(ld[0])) if one else (y, ld)
 
-    def inverse(self, y):
+    def inverse(self, y: ArrayLike) -> FloatArray:
         """Invert the layer.
 
         Parameters
@@ -133,7 +143,7 @@ class ScaledLeaky:
     sign: np.ndarray
     negative_slope: float
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         arrs = {
             name: as_array(name, getattr(self, name)).reshape(-1)
             for name in ("scale", "center", "offset", "sign")
@@ -152,7 +162,7 @@ class ScaledLeaky:
             self, "negative_slope", check_real("negative_slope", self.negative_slope)
         )
 
-    def __call__(self, z):
+    def __call__(self, z: ArrayLike) -> FloatArray:
         """Evaluate on ``z`` of shape ``(..., n_channels)``.
 
         Parameters
@@ -173,7 +183,7 @@ class ScaledLeaky:
 _BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 
 
-def _bn_affine(bn, name, eps):
+def _bn_affine(bn: Mapping[str, Any], name: str, eps: float) -> tuple[FloatArray, FloatArray]:
     if not isinstance(bn, dict):
         raise TypeError(f"{name} must be a dict with keys {_BN_KEYS}, got {type(bn).__name__}")
     missing = [k for k in _BN_KEYS if k not in bn]
@@ -193,7 +203,8 @@ def _bn_affine(bn, name, eps):
     return s, beta - s * mean
 
 
-def collapse_batchnorm_leaky(bn1, bn2, negative_slope, eps=1e-5):
+def collapse_batchnorm_leaky(bn1: Mapping[str, Any], bn2: Mapping[str, Any], negative_slope: float,
+                             eps: float = 1e-5) -> ScaledLeaky:
     """Collapse eval-mode ``BatchNorm -> leaky ReLU -> BatchNorm`` into one :class:`ScaledLeaky`.
 
     Parameters

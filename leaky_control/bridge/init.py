@@ -20,6 +20,7 @@ PyTorch pitfalls this module avoids
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,12 +36,17 @@ from ..analysis._checks import (
 )
 from .mlp import ACTIVATIONS, MLP
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import FloatArray
+
 __all__ = ["as_rng", "init_mlp", "kaiming_normal", "kaiming_std"]
 
 _INITS = ("kaiming", "kaiming_uniform", "orthogonal", "torch_default")
 
 
-def as_rng(rng, name="rng"):
+def as_rng(rng: int | np.random.Generator | None, name: str = "rng") -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from ``None``, an int seed or a Generator.
 
     Parameters
@@ -60,7 +66,7 @@ def as_rng(rng, name="rng"):
     return np.random.default_rng(rng)
 
 
-def kaiming_std(fan, negative_slope):
+def kaiming_std(fan: float, negative_slope: float) -> float:
     """Standard deviation ``sqrt(2 / ((1 + a**2) * fan))`` of Kaiming-normal weights.
 
     Parameters
@@ -80,18 +86,18 @@ def kaiming_std(fan, negative_slope):
     return float(np.sqrt(2.0 / fan) * _inv_hypot(a))
 
 
-def _inv_hypot(a):
+def _inv_hypot(a: float) -> float:
     """``1 / sqrt(1 + a**2)`` without overflow: beyond 1e150, ``1 + a**2`` is ``a**2`` in
     float64 and squaring would overflow (``kaiming_std`` used to return 0 there)."""
     return 1.0 / math.sqrt(1.0 + a * a) if abs(a) <= 1e150 else 1.0 / abs(a)
 
 
-def _fan(shape, mode):
+def _fan(shape: Sequence[int], mode: str) -> int:
     mode = check_choice("mode", mode, ("fan_in", "fan_out"))
     return int(shape[1] if mode == "fan_in" else shape[0])
 
 
-def _check_shape(shape):
+def _check_shape(shape: Any) -> tuple[int, ...]:
     if not (is_sequence(shape) or (isinstance(shape, np.ndarray) and shape.ndim == 1)):
         raise TypeError(
             f"shape must be a pair of positive integers (n_out, n_in), got {short_repr(shape)} of "
@@ -106,7 +112,9 @@ def _check_shape(shape):
     return shp
 
 
-def kaiming_normal(shape, negative_slope, mode="fan_in", rng=None):
+def kaiming_normal(shape: int | Sequence[int], negative_slope: float,
+                   mode: str = "fan_in",
+                   rng: int | np.random.Generator | None = None) -> FloatArray:
     """Draw a ``(n_out, n_in)`` weight matrix with iid ``N(0, kaiming_std(fan, a)**2)`` entries.
 
     Parameters
@@ -130,7 +138,8 @@ def kaiming_normal(shape, negative_slope, mode="fan_in", rng=None):
     return as_rng(rng).normal(0.0, std, size=shp)
 
 
-def _orthogonal(shape, gain, rng):
+def _orthogonal(shape: Sequence[int], gain: float,
+                rng: np.random.Generator) -> FloatArray:
     n_out, n_in = shape
     q, r = np.linalg.qr(rng.normal(size=(max(shape), min(shape))))
     q = q * np.sign(np.diag(r))  # Haar-distributed, as torch.nn.init.orthogonal_
@@ -139,16 +148,12 @@ def _orthogonal(shape, gain, rng):
     return gain * q
 
 
-def init_mlp(
-    sizes,
-    activation="leaky",
-    negative_slope=None,
-    init="kaiming",
-    mode="fan_in",
-    rng=None,
-    bias=0.0,
-    prelu_slopes="layer",
-):
+def init_mlp(sizes: Sequence[int], activation: str = "leaky",
+             negative_slope: float | None = None,
+             init: str = "kaiming",
+             mode: str = "fan_in",
+             rng: int | np.random.Generator | None = None, bias: float = 0.0,
+             prelu_slopes: str = "layer") -> MLP:
     """Build a randomly initialised :class:`MLP`.
 
     Parameters

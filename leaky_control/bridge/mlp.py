@@ -13,11 +13,19 @@ change of parameter values never recompiles anything.
 from __future__ import annotations
 
 from numbers import Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._jit import cached_njit
 from ..analysis._checks import as_array, check_choice, check_real, is_sequence, short_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IntArray
 
 __all__ = ["ACTIVATIONS", "MLP"]
 
@@ -33,7 +41,7 @@ _FM = {"reassoc", "contract", "nsz"}
 
 
 @cached_njit(fastmath=_FM)
-def _mm_nt(a, w, out):
+def _mm_nt(a: FloatArray, w: FloatArray, out: FloatArray) -> None:
     """out = a @ w.T for C-contiguous a (n, k), w (m, k)."""
     n, k = a.shape
     m = w.shape[0]
@@ -46,7 +54,7 @@ def _mm_nt(a, w, out):
 
 
 @cached_njit(fastmath=_FM)
-def _mm_tn(d, a, out):
+def _mm_tn(d: FloatArray, a: FloatArray, out: FloatArray) -> None:
     """out = d.T @ a for d (n, m), a (n, k)."""
     n, m = d.shape
     k = a.shape[1]
@@ -59,7 +67,7 @@ def _mm_tn(d, a, out):
 
 
 @cached_njit(fastmath=_FM)
-def _mm_nn(d, w, out):
+def _mm_nn(d: FloatArray, w: FloatArray, out: FloatArray) -> None:
     """out = d @ w for d (n, m), w (m, k)."""
     n, m = d.shape
     k = w.shape[1]
@@ -72,7 +80,9 @@ def _mm_nn(d, w, out):
 
 
 @cached_njit
-def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
+def _forward_kernel(theta: FloatArray, sizes: IntArray, w_off: IntArray, b_off: IntArray,
+                    s_off: IntArray, s_cnt: IntArray, x: FloatArray, zbuf: FloatArray,
+                    abuf: FloatArray) -> FloatArray:
     """Forward pass; pre-activations of layer li go to ``zbuf[n*cum[li]:]``, outputs returned."""
     n = x.shape[0]
     n_layers = sizes.shape[0] - 1
@@ -108,7 +118,10 @@ def _forward_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, zbuf, abuf):
 
 
 @cached_njit
-def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf, dbuf, grad):
+def _loss_grad_kernel(theta: FloatArray, sizes: IntArray, w_off: IntArray, b_off: IntArray,
+                      s_off: IntArray, s_cnt: IntArray, x: FloatArray, y: FloatArray,
+                      zbuf: FloatArray, abuf: FloatArray, dbuf: FloatArray,
+                      grad: FloatArray) -> float:
     """MSE loss and its gradient with respect to every entry of ``theta`` (into ``grad``)."""
     n = x.shape[0]
     n_layers = sizes.shape[0] - 1
@@ -157,7 +170,8 @@ def _loss_grad_kernel(theta, sizes, w_off, b_off, s_off, s_cnt, x, y, zbuf, abuf
 
 
 # --------------------------------------------------------------------------- the class
-def _layout(sizes, slope_counts):
+def _layout(sizes: Sequence[int],
+            slope_counts: Sequence[int]) -> tuple[IntArray, IntArray, IntArray, IntArray, int, int]:
     n_layers = len(sizes) - 1
     w_off = np.zeros(n_layers, dtype=np.int64)
     b_off = np.zeros(n_layers, dtype=np.int64)
@@ -178,7 +192,7 @@ def _layout(sizes, slope_counts):
 
 
 class MLP:
-    r"""Multilayer perceptron ``x -> W_L phi(... phi(W_1 x + b_1) ...) + b_L``.
+    r"""Multilayer perceptron ``x -> W_L phi(...phi(W_1 x + b_1)...) + b_L``.
 
     Parameters
     ----------
@@ -203,9 +217,10 @@ class MLP:
     ``weights``, ``biases`` and ``negative_slope`` return copies.
     """
 
-    def __init__(
-        self, weights, biases, activation="leaky", negative_slope=None, prelu_slopes="layer"
-    ):
+    def __init__(self, weights: Sequence[ArrayLike], biases: Sequence[ArrayLike],
+                 activation: str = "leaky",
+                 negative_slope: float | Sequence[ArrayLike] | None = None,
+                 prelu_slopes: str = "layer") -> None:
         activation = check_choice("activation", activation, ACTIVATIONS)
         prelu_slopes = check_choice("prelu_slopes", prelu_slopes, ("layer", "unit"))
         if not is_sequence(weights):
@@ -257,7 +272,8 @@ class MLP:
         self._theta = theta
 
     @staticmethod
-    def _slopes(activation, negative_slope, prelu_slopes, hidden):
+    def _slopes(activation: str, negative_slope: Any, prelu_slopes: str,
+                hidden: Sequence[int]) -> list[FloatArray]:
         if activation == "relu":
             if negative_slope is not None:
                 a = check_real("negative_slope", negative_slope)
@@ -299,22 +315,22 @@ class MLP:
 
     # ------------------------------------------------------------------ properties
     @property
-    def activation(self):
+    def activation(self) -> str:
         """str: ``"relu"``, ``"leaky"`` or ``"prelu"``."""
         return self._activation
 
     @property
-    def sizes(self):
+    def sizes(self) -> tuple[int, ...]:
         """tuple of int: layer widths ``(n_in, hidden..., n_out)``."""
         return tuple(int(s) for s in self._sizes)
 
     @property
-    def n_layers(self):
+    def n_layers(self) -> int:
         """int: number of affine layers (hidden layers + 1)."""
         return len(self._sizes) - 1
 
     @property
-    def weights(self):
+    def weights(self) -> list[FloatArray]:
         """list of numpy.ndarray: copies of the weight matrices, shape ``(n_out, n_in)``."""
         s = self._sizes
         return [
@@ -325,7 +341,7 @@ class MLP:
         ]
 
     @property
-    def biases(self):
+    def biases(self) -> list[FloatArray]:
         """list of numpy.ndarray: copies of the bias vectors."""
         s = self._sizes
         return [
@@ -334,7 +350,7 @@ class MLP:
         ]
 
     @property
-    def negative_slope(self):
+    def negative_slope(self) -> float | list[FloatArray]:
         """float or list of numpy.ndarray: the leak (``"relu"``: 0.0, ``"leaky"``: a float,
         ``"prelu"``: one array of slopes per hidden layer)."""
         slopes = self.slopes_per_layer()
@@ -344,7 +360,7 @@ class MLP:
             float(slopes[0][0]) if slopes else (0.0 if self._activation == "relu" else float("nan"))
         )
 
-    def slopes_per_layer(self):
+    def slopes_per_layer(self) -> list[FloatArray]:
         """Return the negative slopes of each hidden layer as a list of arrays (copies)."""
         return [
             self._theta[self._s_off[li] : self._s_off[li] + self._s_cnt[li]].copy()
@@ -352,22 +368,22 @@ class MLP:
         ]
 
     @property
-    def n_trainable(self):
+    def n_trainable(self) -> int:
         """int: number of trained parameters (weights, biases and, for PReLU, slopes)."""
         return self._theta.size if self._activation == "prelu" else self._n_wb
 
-    def copy(self):
+    def copy(self) -> MLP:
         """Return an independent copy."""
         new = object.__new__(MLP)
         new.__dict__.update(self.__dict__)
         new._theta = self._theta.copy()
         return new
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MLP(sizes={self.sizes}, activation={self._activation!r})"
 
     # ------------------------------------------------------------------ computation
-    def _check_x(self, x, name="x"):
+    def _check_x(self, x: ArrayLike, name: str = "x") -> FloatArray:
         arr = as_array(name, x)
         if arr.ndim == 1 and self._sizes[0] == 1:
             arr = arr.reshape(-1, 1)
@@ -377,7 +393,7 @@ class MLP:
             )
         return arr
 
-    def _check_y(self, y, n):
+    def _check_y(self, y: ArrayLike, n: int) -> FloatArray:
         arr = as_array("y", y)
         if arr.ndim == 1 and self._sizes[-1] == 1:
             arr = arr.reshape(-1, 1)
@@ -388,11 +404,11 @@ class MLP:
             )
         return arr
 
-    def _buffers(self, n):
+    def _buffers(self, n: int) -> tuple[FloatArray, FloatArray, FloatArray]:
         total = n * int(self._sizes[1:].sum())
         return np.empty(total), np.empty(total), np.empty(total)
 
-    def forward(self, x):
+    def forward(self, x: ArrayLike) -> FloatArray:
         """Evaluate the network.
 
         Parameters
@@ -423,7 +439,7 @@ class MLP:
 
     __call__ = forward
 
-    def preactivations(self, x):
+    def preactivations(self, x: ArrayLike) -> list[FloatArray]:
         """Pre-activations ``z_l = W_l h_{li-1} + b_l`` of every layer.
 
         Parameters
@@ -454,14 +470,14 @@ class MLP:
         )
         return self._split(zbuf, n)
 
-    def _split(self, buf, n):
+    def _split(self, buf: FloatArray, n: int) -> list[FloatArray]:
         out, off = [], 0
         for w in self._sizes[1:]:
             out.append(buf[off : off + n * w].reshape(n, w).copy())
             off += n * w
         return out
 
-    def _unflatten(self, flat):
+    def _unflatten(self, flat: FloatArray) -> dict[str, list[FloatArray]]:
         s = self._sizes
         grads = {
             "weights": [
@@ -482,7 +498,8 @@ class MLP:
             ]
         return grads
 
-    def loss_and_grads(self, x, y):
+    def loss_and_grads(self, x: ArrayLike,
+                       y: ArrayLike) -> tuple[float, dict[str, list[FloatArray]]]:
         """Mean squared error ``mean((f(x) - y)**2)`` and its gradient.
 
         Parameters
@@ -506,7 +523,8 @@ class MLP:
         loss, flat, _ = self._loss_grad_flat(x, y)
         return loss, self._unflatten(flat)
 
-    def _loss_grad_flat(self, x, y):
+    def _loss_grad_flat(self, x: FloatArray, y: FloatArray
+                        ) -> tuple[float, FloatArray, FloatArray]:
         n = x.shape[0]
         zbuf, abuf, dbuf = self._buffers(n)
         grad = np.empty_like(self._theta)
@@ -526,11 +544,11 @@ class MLP:
         )
         return float(loss), grad, zbuf
 
-    def get_flat(self):
+    def get_flat(self) -> FloatArray:
         """Return a copy of the flat parameter vector (weights, biases, then slopes)."""
         return self._theta.copy()
 
-    def with_flat(self, theta):
+    def with_flat(self, theta: ArrayLike) -> MLP:
         """Return a copy of this network with the flat parameter vector replaced.
 
         Parameters

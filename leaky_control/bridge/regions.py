@@ -15,15 +15,22 @@ while a width-1 leaky network of depth ``L`` reaches ``L + 1``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..analysis._checks import as_array, check_real
 from .mlp import MLP
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .._typing import FloatArray
+
 __all__ = ["count_linear_regions", "linear_pieces"]
 
 
-def _check(mlp, interval):
+def _check(mlp: MLP, interval: Any) -> tuple[float, float]:
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
     if mlp.sizes[0] != 1:
@@ -40,7 +47,8 @@ def _check(mlp, interval):
     return float(iv[0]), float(iv[1])
 
 
-def _affine_maps(ws, bs, slopes, mids, n_hidden):
+def _affine_maps(ws: Sequence[FloatArray], bs: Sequence[FloatArray], slopes: Sequence[FloatArray],
+                 mids: FloatArray, n_hidden: int) -> tuple[FloatArray, FloatArray]:
     """Slope and intercept (in x) of the pre-activations of layer ``n_hidden`` at each piece."""
     p = mids.size
     s = np.tile(ws[0][:, 0], (p, 1))
@@ -53,7 +61,8 @@ def _affine_maps(ws, bs, slopes, mids, n_hidden):
     return s, c
 
 
-def linear_pieces(mlp, interval, rtol=1e-9):
+def linear_pieces(mlp: MLP, interval: tuple[float, float],
+                  rtol: float = 1e-9) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Breakpoints and affine maps of a one-input network on ``interval``.
 
     Parameters
@@ -106,7 +115,7 @@ def linear_pieces(mlp, interval, rtol=1e-9):
     return new_bps, s[keep], c[keep]
 
 
-def count_linear_regions(mlp, interval):
+def count_linear_regions(mlp: MLP, interval: tuple[float, float]) -> int:
     """Exact number of linear pieces of a one-input network on ``interval``.
 
     Parameters

@@ -31,6 +31,8 @@ of Pennington, Schoenholz and Ganguli (2017).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..analysis._checks import (
@@ -44,6 +46,13 @@ from ..analysis._checks import (
 from .init import as_rng, init_mlp
 from .mlp import MLP
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .._typing import FloatArray
+
 __all__ = [
     "gradient_statistics",
     "input_output_jacobian",
@@ -56,7 +65,7 @@ __all__ = [
 ]
 
 
-def gradient_statistics(negative_slope):
+def gradient_statistics(negative_slope: float) -> dict[str, float]:
     """Moments of ``G = phi_a'(z)`` for a symmetric, atomless pre-activation ``z``.
 
     Parameters
@@ -79,7 +88,7 @@ def gradient_statistics(negative_slope):
     }
 
 
-def second_moment_factor(weight_std, fan, negative_slope):
+def second_moment_factor(weight_std: float, fan: float, negative_slope: float) -> float:
     """Per-layer second-moment factor ``chi = weight_std**2 * fan * (1 + a**2)/2``.
 
     Parameters
@@ -111,7 +120,7 @@ def second_moment_factor(weight_std, fan, negative_slope):
 _MAX_SQUARED_LEAK = 1e150
 
 
-def _check_squared_leak(negative_slope):
+def _check_squared_leak(negative_slope: float) -> float:
     """A finite leak whose square (part of every moment here) stays in the float range."""
     a = check_real("negative_slope", negative_slope)
     if abs(a) > _MAX_SQUARED_LEAK:
@@ -122,7 +131,8 @@ def _check_squared_leak(negative_slope):
     return a
 
 
-def propagate_second_moments(sizes, weight_std, negative_slope, input_ms=1.0):
+def propagate_second_moments(sizes: Sequence[int], weight_std: float, negative_slope: float,
+                             input_ms: float = 1.0) -> tuple[FloatArray, FloatArray]:
     """Predicted forward and backward second moments through a zero-bias network.
 
     Parameters
@@ -177,7 +187,8 @@ def propagate_second_moments(sizes, weight_std, negative_slope, input_ms=1.0):
     return fwd, bwd
 
 
-def measure_second_moments(mlp, x, cotangent):
+def measure_second_moments(mlp: MLP, x: ArrayLike,
+                           cotangent: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Empirical counterpart of :func:`propagate_second_moments` for one network.
 
     Parameters
@@ -217,7 +228,7 @@ def measure_second_moments(mlp, x, cotangent):
     return fwd, bwd
 
 
-def input_output_jacobian(mlp, x):
+def input_output_jacobian(mlp: MLP, x: ArrayLike) -> FloatArray:
     """Jacobian ``d f / d x`` at one input, ``prod_l W_l D_{li-1}`` with ``D = diag(phi'(z))``.
 
     Parameters
@@ -245,7 +256,9 @@ def input_output_jacobian(mlp, x):
     return jac
 
 
-def jacobian_spectrum(width, depth, negative_slope, n_nets=20, init="kaiming", rng=None):
+def jacobian_spectrum(width: int, depth: int, negative_slope: float, n_nets: int = 20,
+                      init: str = "kaiming",
+                      rng: int | np.random.Generator | None = None) -> FloatArray:
     """Squared singular values of the input-output Jacobian of random square networks.
 
     Parameters
@@ -291,7 +304,7 @@ def jacobian_spectrum(width, depth, negative_slope, n_nets=20, init="kaiming", r
     return out
 
 
-def relu_dead_probability(width, depth):
+def relu_dead_probability(width: int, depth: int) -> float:
     """Probability that a zero-bias ReLU network is dead at a given nonzero input.
 
     "Dead at x" means some hidden layer outputs the zero vector, so the output is locally
@@ -316,7 +329,7 @@ def relu_dead_probability(width, depth):
     return float(-np.expm1(depth * np.log1p(-(0.5**width))))
 
 
-def is_dead_at(mlp, x):
+def is_dead_at(mlp: MLP, x: ArrayLike) -> NDArray[np.bool_]:
     """Whether the network is dead at each input: some hidden layer has no unit with ``phi' != 0``.
 
     Parameters

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +43,11 @@ from ..analysis._checks import (
 from .init import as_rng
 from .mlp import MLP, _loss_grad_kernel
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IntArray
+
 __all__ = ["OPTIMIZERS", "TrainHistory", "TrainingDiverged", "train"]
 
 OPTIMIZERS = ("sgd", "adam")
@@ -52,32 +58,12 @@ class TrainingDiverged(FloatingPointError):
 
 
 @cached_njit
-def _epoch_kernel(
-    theta,
-    sizes,
-    w_off,
-    b_off,
-    s_off,
-    s_cnt,
-    x,
-    y,
-    perm,
-    batch_size,
-    opt,
-    lr,
-    beta1,
-    beta2,
-    eps,
-    momentum,
-    m,
-    v,
-    step,
-    n_upd,
-    zbuf,
-    abuf,
-    dbuf,
-    grad,
-):
+def _epoch_kernel(theta: FloatArray, sizes: IntArray, w_off: IntArray, b_off: IntArray,
+                  s_off: IntArray, s_cnt: IntArray, x: FloatArray, y: FloatArray, perm: IntArray,
+                  batch_size: int, opt: int, lr: float, beta1: float, beta2: float, eps: float,
+                  momentum: float, m: FloatArray, v: FloatArray, step: IntArray, n_upd: int,
+                  zbuf: FloatArray, abuf: FloatArray, dbuf: FloatArray,
+                  grad: FloatArray) -> tuple[float, int]:
     """One epoch; returns (mean batch loss, index of the first non-finite batch or -1)."""
     n = x.shape[0]
     n_in = x.shape[1]
@@ -181,7 +167,7 @@ class TrainHistory:
     config: dict = field(default_factory=dict)
 
 
-def _epoch_stats(mlp, x, y):
+def _epoch_stats(mlp: MLP, x: FloatArray, y: FloatArray) -> tuple[Any, ...]:
     """Full-data loss and the per-layer unit statistics described in the module docstring."""
     loss, grad, zbuf = mlp._loss_grad_flat(x, y)
     n = x.shape[0]
@@ -219,11 +205,11 @@ def _epoch_stats(mlp, x, y):
     return loss, stuck, dead, sparsity, gnorm, zf, stuck_masks
 
 
-def _check_int(name, value, low):
+def _check_int(name: str, value: Any, low: int) -> int:
     return check_int(name, value, low=low, desc=f"an integer >= {low}")
 
 
-def _check_betas(betas):
+def _check_betas(betas: Any) -> tuple[float, ...]:
     if not (is_sequence(betas) or (isinstance(betas, np.ndarray) and betas.ndim == 1)):
         raise TypeError(
             "betas must be a pair (beta1, beta2) of floats in [0, 1), got "
@@ -239,23 +225,11 @@ def _check_betas(betas):
     )
 
 
-def train(
-    mlp,
-    x,
-    y,
-    optimizer="sgd",
-    lr=0.01,
-    epochs=10,
-    batch_size=32,
-    seed=None,
-    progress=False,
-    *,
-    betas=(0.9, 0.999),
-    eps=1e-8,
-    momentum=0.0,
-    on_divergence="stop",
-    track=True,
-):
+def train(mlp: MLP, x: ArrayLike, y: ArrayLike, optimizer: str = "sgd",
+          lr: float = 0.01,
+          epochs: int = 10, batch_size: int = 32, seed: int | None = None, progress: bool = False,
+          *, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, momentum: float = 0.0,
+          on_divergence: str = "stop", track: bool = True) -> TrainHistory:
     """Train ``mlp`` on ``(x, y)`` with mini-batch SGD or Adam and record dead-unit statistics.
 
     The input network is not modified; the trained copy is ``history.mlp``.
@@ -345,13 +319,13 @@ def train(
     opt_code = OPTIMIZERS.index(optimizer)
     is_prelu = net.activation == "prelu"
 
-    rows = {
+    rows: dict[str, list[Any]] = {
         k: [] for k in ("loss", "batch", "stuck", "dead", "rev", "sparse", "zf", "gnorm", "slopes")
     }
 
     n_hidden = len(net.sizes) - 2
 
-    def record(batch_loss, prev_masks):
+    def record(batch_loss: float, prev_masks: Any) -> tuple[float, Any]:
         if track:
             loss, stuck, dead, sparse, gnorm, zf, masks = _epoch_stats(net, x, y)
         else:

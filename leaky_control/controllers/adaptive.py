@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -12,6 +12,13 @@ from numba import njit
 from .._validate import check_finite_scalar, check_slope
 from ..activations import leaky_relu, leaky_relu_scalar
 from .base import ErrorFeedback, check_limits
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..plants.base import Plant
 
 __all__ = ["AdaptivePReLU"]
 
@@ -31,7 +38,8 @@ class AdaptiveRecord(NamedTuple):
 
 
 @njit(_nrt=False)
-def _adaptive_output(c, t, X, n, y, r, uraw, u):
+def _adaptive_output(c: AdaptiveRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                     r: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
     e = r[0] - y[0]
     z = X[n + c.iz] if c.iz >= 0 else 0.0
     # an RK4 stage may step a hair past a bound before the projection stops it; the law
@@ -42,7 +50,8 @@ def _adaptive_output(c, t, X, n, y, r, uraw, u):
 
 
 @njit(_nrt=False)
-def _adaptive_slope_rate(kp, gamma, sgn, e, a, u, uraw):
+def _adaptive_slope_rate(kp: float, gamma: float, sgn: float, e: float, a: float, u: float,
+                         uraw: float) -> float:
     """MIT rule for the slope with projection onto [0, 1] (derivation in AdaptivePReLU)."""
     if u != uraw:
         return 0.0  # saturated: the applied input does not depend on a, so no gradient
@@ -128,7 +137,7 @@ class AdaptivePReLU(ErrorFeedback):
     dt: float | None = None
     name: str = "controller"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for k in ("kp", "ki"):
             check_finite_scalar(k, getattr(self, k))
         check_finite_scalar("gamma", self.gamma, low=0.0)
@@ -146,7 +155,7 @@ class AdaptivePReLU(ErrorFeedback):
 
 
     @property
-    def negative_slope(self):
+    def negative_slope(self) -> float:
         """The initial slope ``a0`` (the slope the law starts from)."""
         return self.a0
 
@@ -154,32 +163,33 @@ class AdaptivePReLU(ErrorFeedback):
     slope_bounds = (0.0, 1.0)
 
     @property
-    def effective_kaw(self):
+    def effective_kaw(self) -> float:
         """The anti-windup gain in use."""
         if self.kaw is not None:
             return float(self.kaw)
         return 1.0 if self.kp == 0.0 or self.ki == 0.0 else abs(self.ki / self.kp)
 
     @property
-    def nstates(self):
+    def nstates(self) -> int:
         """Number of controller states: the integrator (if ``ki != 0``) and the slope."""
         return int(self.has_integrator) + 1
 
     @property
-    def state_labels(self):
+    def state_labels(self) -> list[str]:
         return (["z"] if self.has_integrator else []) + ["a"]
 
     @property
-    def initial_state(self):
+    def initial_state(self) -> FloatArray:
         """Default controller state: ``z = 0`` and ``a = a0``."""
         return np.array(([0.0] if self.has_integrator else []) + [self.a0])
 
     @property
-    def lipschitz_constant(self):
+    def lipschitz_constant(self) -> float:
         """``|kp|``: the slope of ``e -> u`` lies in ``[a |kp|, |kp|]`` for any ``a`` in [0, 1]."""
         return abs(self.kp)
 
-    def slope_rate(self, e, a, saturated=False):
+    def slope_rate(self, e: ArrayLike, a: ArrayLike,
+                   saturated: ArrayLike = False) -> FloatArray:
         """The adaptation law ``a'`` in numpy (projection included).
 
         Parameters
@@ -202,7 +212,7 @@ class AdaptivePReLU(ErrorFeedback):
 
     Record = AdaptiveRecord
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> AdaptiveRecord:
         self.check_siso(plant)
         iz = 0 if self.has_integrator else -1
         ia = 1 if self.has_integrator else 0
@@ -213,14 +223,16 @@ class AdaptivePReLU(ErrorFeedback):
     output = _adaptive_output
 
     @staticmethod
-    def derivative(c, t, X, n, y, r, uraw, u, dX):
+    def derivative(c: AdaptiveRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                   r: FloatArray, uraw: FloatArray, u: FloatArray, dX: FloatArray) -> None:
         e = r[0] - y[0]
         if c.iz >= 0:
             aw = c.kaw / c.ki * (u[0] - uraw[0]) if c.ki != 0.0 else 0.0
             dX[n + c.iz] = e + aw
         dX[n + c.ia] = _adaptive_slope_rate(c.kp, c.gamma, c.s, e, X[n + c.ia], u[0], uraw[0])
 
-    def to_nlsys(self, plant=None, name=None, raw=False):
+    def to_nlsys(self, plant: Plant | None = None, name: str | None = None,
+                 raw: bool = False) -> control.NonlinearIOSystem:
         """The controller as a continuous :class:`control.NonlinearIOSystem`.
 
         Inputs ``r`` and ``y``; output ``u`` (saturated; with ``raw``, also ``u_raw``), or, given the
@@ -240,13 +252,13 @@ class AdaptivePReLU(ErrorFeedback):
         ia = 1 if has_z else 0
         kp, ki, kaw, lo, hi = self.kp, self.ki, self.effective_kaw, self.u_min, self.u_max
 
-        def output(t, x, inp, params):
+        def output(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             e = inp[0] - inp[1]
             a = min(max(x[ia], 0.0), 1.0)
             uraw = float(kp * leaky_relu(e, a) + (ki * x[0] if has_z else 0.0))
             return np.array([min(max(uraw, lo), hi), uraw])
 
-        def update(t, x, inp, params):
+        def update(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             e = inp[0] - inp[1]
             u, uraw = output(t, x, inp, params)
             dx = np.zeros(self.nstates)

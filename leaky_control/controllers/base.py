@@ -24,22 +24,31 @@ import abc
 import dataclasses
 import functools
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._dispatch import define_model
 from .._validate import check_finite_scalar, check_slope
 
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IOFunction, ModelRecord
+    from ..plants.base import Plant
+
 __all__ = ["Controller", "ErrorFeedback", "check_dt", "check_limits", "check_negative_slope"]
 
 
 @functools.cache
-def _param_names(cls):
+def _param_names(cls: type) -> tuple[str, ...]:
     # fields are per class; listing them on every call was a third of replace()'s cost
     return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name != "name")
 
 
-def check_limits(u_min, u_max):
+def check_limits(u_min: float, u_max: float) -> None:
     """Check actuator limits: real numbers (infinite allowed) with ``u_min < u_max``."""
     for k, v in (("u_min", u_min), ("u_max", u_max)):
         if type(v) is float:  # the common case, without the slow abstract-class checks
@@ -55,7 +64,7 @@ def check_limits(u_min, u_max):
         raise ValueError(f"u_min must be < u_max, got u_min={u_min!r}, u_max={u_max!r}")
 
 
-def check_negative_slope(controller):
+def check_negative_slope(controller: Controller) -> None:
     """Check a controller's leak ``a``, which has no default: the shape is the design choice."""
     if controller.negative_slope is None:
         raise TypeError(
@@ -66,7 +75,7 @@ def check_negative_slope(controller):
     check_slope(controller.negative_slope)
 
 
-def check_dt(dt):
+def check_dt(dt: float | None) -> None:
     """Check a sample time: ``None`` (continuous) or a finite number > 0."""
     if dt is not None:
         check_finite_scalar("dt", dt, low=0.0, low_open=True)
@@ -78,49 +87,84 @@ class Controller(abc.ABC):
     #: whether the controller reads the error ``r - y`` of a single measured output (its
     #: responses then carry ``e``, and python-control's SISO conventions apply)
     error_feedback = False
-    dt = None
-    nstates = 0
-    state_labels = ()
     name = "controller"
+    if TYPE_CHECKING:
+        # the sample time (None: continuous); a field of most controllers
+        @property
+        def dt(self) -> float | None: ...
 
-    def __init_subclass__(cls, **kwargs):
+        # read-only to the type checker: controllers with states derive them from their
+        # parameters (properties), static ones keep these class values
+        @property
+        def nstates(self) -> int: ...
+
+        @property
+        def state_labels(self) -> Sequence[str]: ...
+    else:
+        dt = None
+        nstates = 0
+        state_labels = ()
+    #: the numba functions and record class :func:`~leaky_control._dispatch.define_model`
+    #: sets on every subclass that defines them
+    Record: ClassVar[type[Any]]
+    _nb_output: ClassVar[Any]
+    _nb_derivative: ClassVar[Any]
+    _nb_sample: ClassVar[Any]
+
+    if TYPE_CHECKING:
+        # what every concrete controller (a dataclass) has; declared for the type checker
+        # only, so that no class attribute shadows a subclass's field or property
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+        @property
+        def negative_slope(self) -> float: ...
+
+        @property
+        def u_min(self) -> float: ...
+
+        @property
+        def u_max(self) -> float: ...
+
+        def __post_init__(self) -> None: ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # an abstract base or a re-parametrisation (LeakyPI of LeakyPID) defines nothing
         define_model(cls, "controller", "output", ("derivative", "sample"))
 
     @abc.abstractmethod
-    def record(self, plant):
+    def record(self, plant: Plant) -> ModelRecord:
         """This controller's parameters for ``plant`` as its ``Record``.
 
         Raises ``ValueError`` when the plant's sizes do not fit the controller.
         """
 
     @abc.abstractmethod
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """The gain ``G`` of the controller's linear part at slope 1: ``u ~ -G x`` near the
         origin of the plant state (used for default step sizes and horizons); ``Cx`` is the
         plant's output Jacobian where the controller reads the output."""
 
     @property
-    def sampled(self):
+    def sampled(self) -> bool:
         """True for a sampled (discrete-time, zero-order hold) controller."""
         return self.dt is not None
 
     @property
-    def slope_bounds(self):
+    def slope_bounds(self) -> tuple[float, float]:
         """The range ``(low, high)`` of the leak's slope over a run (a fixed leak: ``(a, 1)``)."""
         return (self.negative_slope, 1.0)
 
     @property
-    def initial_state(self):
+    def initial_state(self) -> FloatArray:
         """Default controller state (zeros)."""
         return np.zeros(self.nstates)
 
-    def slow_rates(self):
+    def slow_rates(self) -> list[float]:
         """Rates (1/s) of the controller's own slow modes (integral action)."""
         return []
 
-    def check_siso(self, plant):
+    def check_siso(self, plant: Plant) -> None:
         """Refuse a plant that is not single-input single-output, by name."""
         if plant.ninputs != 1 or plant.noutputs != 1:
             raise ValueError(
@@ -128,12 +172,13 @@ class Controller(abc.ABC):
                 f"{plant.ninputs} input(s) and {plant.noutputs} output(s); use "
                 "LeakyStateFeedback for multi-input plants")
 
-    def io_sizes(self):
+    def io_sizes(self) -> tuple[int, int]:
         """``(measured, m)``: how many signals the controller reads besides ``r`` (one output
         for error feedback; the plant states for state feedback) and how many it drives."""
         return 1, 1
 
-    def signal_labels(self, plant=None, raw=True):
+    def signal_labels(self, plant: Plant | None = None,
+                      raw: bool = True) -> tuple[list[str], list[str]]:
         """Input and output names of :meth:`to_nlsys`, chosen so that
         ``control.interconnect([plant.to_nlsys(), controller.to_nlsys(plant)], ...)`` joins
         the loop by name, with no explicit connections.
@@ -163,7 +208,8 @@ class Controller(abc.ABC):
             driven = list(plant.input_labels)
         return ["r"] + measured, driven + (_numbered("u_raw", len(driven)) if raw else [])
 
-    def _nlsys(self, update, output, plant, name, raw):
+    def _nlsys(self, update: IOFunction | None, output: IOFunction, plant: Plant | None,
+               name: str | None, raw: bool) -> control.NonlinearIOSystem:
         """``control.nlsys`` of a law whose ``output`` returns ``u`` then ``u_raw``, named by
         :meth:`signal_labels` (``u_raw`` dropped unless ``raw``: python-control warns about
         an output nobody connects)."""
@@ -175,17 +221,17 @@ class Controller(abc.ABC):
                         inputs=inputs, outputs=outputs, dt=0 if self.dt is None else self.dt,
                         name=name or self.name)
 
-    def fast_rates(self, Ju, Cx):
+    def fast_rates(self, Ju: FloatArray, Cx: FloatArray) -> list[float]:
         """Rates (1/s) of the controller's own fast dynamics beyond the loop's Jacobian (a
         derivative filter), given the plant's input and output Jacobians."""
         return []
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         """The controller's parameters as a dict (the names ``simulate(params=...)`` accepts)."""
         return {k: getattr(self, k) for k in _param_names(type(self))}
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> Controller:
         """A copy with some parameters changed, validated like the constructor."""
         unknown = set(changes).difference(_param_names(type(self)))
         if unknown:
@@ -208,28 +254,39 @@ class ErrorFeedback(Controller):
 
     error_feedback = True
 
+    if TYPE_CHECKING:
+        # fields of every concrete subclass (dataclasses), for the type checker only
+        @property
+        def kp(self) -> float: ...
+
+        @property
+        def ki(self) -> float: ...
+
     @property
-    def has_integrator(self):
+    def has_integrator(self) -> bool:
         """Whether the controller carries an integral state (``ki != 0``)."""
         return self.ki != 0.0
 
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """``kp C``: the loop gain at slope 1 (``Cx``, the plant's output Jacobian, defaults
         to its ``C`` or the first state)."""
         if Cx is None:
             Cx = getattr(plant, "C", np.eye(1, plant.nstates))
         return self.kp * np.asarray(Cx, dtype=float)
 
-    def slow_rates(self):
+    def slow_rates(self) -> list[float]:
         """Rates of the controller's slow modes: the integral action ``|ki / kp|``."""
         return [abs(self.ki / self.kp)] if self.has_integrator and self.kp != 0 else []
 
 
-def _numbered(base, k, always=False):
+def _numbered(base: str, k: int, always: bool = False) -> list[str]:
     return [f"{base}[{i}]" for i in range(k)] if k > 1 or always else [base]
 
 
-def static_feedback_nlsys(law, n, m, controller, name=None, plant=None, raw=False):
+def static_feedback_nlsys(law: Callable[[FloatArray, float], ArrayLike], n: int, m: int,
+                          controller: Controller, name: str | None = None,
+                          plant: Plant | None = None,
+                          raw: bool = False) -> control.NonlinearIOSystem:
     """A static state-feedback law as a :class:`control.NonlinearIOSystem`.
 
     Parameters
@@ -253,7 +310,7 @@ def static_feedback_nlsys(law, n, m, controller, name=None, plant=None, raw=Fals
     """
     lo, hi = controller.u_min, controller.u_max
 
-    def output(t, x, inp, params):
+    def output(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
         uraw = np.atleast_1d(law(inp[1:], inp[0]))
         return np.concatenate([np.clip(uraw, lo, hi), uraw])
 

@@ -20,8 +20,8 @@ convention for discrete systems). With ``a = 1`` and no limits this is exactly t
 from __future__ import annotations
 
 import math
-from dataclasses import KW_ONLY, dataclass
-from typing import NamedTuple
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import control as ct
 import numpy as np
@@ -30,6 +30,13 @@ from numba import njit
 from .._validate import as_finite_array, check_finite_scalar
 from ..activations import leaky_relu, leaky_relu_scalar
 from .base import Controller, check_limits, check_negative_slope
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..plants.base import Plant
 
 __all__ = ["LeakyLTI", "as_controller"]
 
@@ -48,7 +55,8 @@ class LTIRecord(NamedTuple):
 
 
 @njit(_nrt=False)
-def _lti_output(c, t, X, n, y, r, uraw, u):
+def _lti_output(c: LTIRecord, t: float, X: FloatArray, n: int, y: FloatArray, r: FloatArray,
+                uraw: FloatArray, u: FloatArray) -> None:
     e = r[0] - y[0]
     v = c.D[0, 0] * e
     C = c.C
@@ -59,7 +67,8 @@ def _lti_output(c, t, X, n, y, r, uraw, u):
 
 
 @njit(_nrt=False)
-def _lti_derivative(c, t, X, n, y, r, uraw, u, dX):
+def _lti_derivative(c: LTIRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                    r: FloatArray, uraw: FloatArray, u: FloatArray, dX: FloatArray) -> None:
     e = r[0] - y[0]
     A, B = c.A, c.B
     for i in range(A.shape[0]):
@@ -70,7 +79,8 @@ def _lti_derivative(c, t, X, n, y, r, uraw, u, dX):
 
 
 @njit(_nrt=False)
-def _lti_sample(c, t, X, n, y, r, uraw, u):
+def _lti_sample(c: LTIRecord, t: float, X: FloatArray, n: int, y: FloatArray, r: FloatArray,
+                uraw: FloatArray, u: FloatArray) -> None:
     # the command from the current state and error (held until the next sample), then the
     # state update; through scratch, since every new state reads all the old ones
     _lti_output(c, t, X, n, y, r, uraw, u)
@@ -85,7 +95,7 @@ def _lti_sample(c, t, X, n, y, r, uraw, u):
         X[n + i] = xn[i]
 
 
-def _realise(sys):
+def _realise(sys: Any) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float | None]:
     """``(A, B, C, D, dt)`` of a SISO python-control LTI system (``dt`` None: continuous)."""
     if not isinstance(sys, ct.TransferFunction | ct.StateSpace):
         raise TypeError(f"sys must be a single-input single-output control.TransferFunction or "
@@ -147,15 +157,19 @@ class LeakyLTI(Controller):
 
     sys: object
     _: KW_ONLY
-    negative_slope: float = None
+    # required: None only marks it missing, and __post_init__ refuses it with the choices
+    negative_slope: float = None  # type: ignore[assignment]
     u_min: float = -math.inf
     u_max: float = math.inf
     name: str = "controller"
 
     error_feedback = True
     Record = LTIRecord
+    if TYPE_CHECKING:  # set by __post_init__, outside the dataclass fields
+        _abcd: tuple[FloatArray, FloatArray, FloatArray, FloatArray] = field(init=False)
+        _dt: float | None = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_negative_slope(self)
         check_limits(self.u_min, self.u_max)
         # replace() re-runs this on a copy: realise the system only when it changed (a sweep
@@ -167,25 +181,25 @@ class LeakyLTI(Controller):
             object.__setattr__(self, "_source", self.sys)
 
     @property
-    def dt(self):
+    def dt(self) -> float | None:
         """The sample time of a discrete system (None: continuous)."""
         return self._dt
 
     @property
-    def nstates(self):
+    def nstates(self) -> int:
         """Number of controller states (the order of the realisation)."""
         return self._abcd[0].shape[0]
 
     @property
-    def state_labels(self):
+    def state_labels(self) -> list[str]:
         return [f"xc[{i}]" for i in range(self.nstates)]
 
     @property
-    def matrices(self):
+    def matrices(self) -> tuple[FloatArray, ...]:
         """The realisation ``(A, B, C, D)`` the kernels use (copies)."""
         return tuple(m.copy() for m in self._abcd)
 
-    def law(self, e, xc=None):
+    def law(self, e: ArrayLike, xc: ArrayLike | None = None) -> FloatArray:
         """The command before saturation, ``phi_a(C xc + D e)``, in numpy.
 
         Parameters
@@ -206,7 +220,7 @@ class LeakyLTI(Controller):
             v = v + np.asarray(xc, dtype=float) @ C[0]
         return leaky_relu(v, self.negative_slope)
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> LTIRecord:
         self.check_siso(plant)
         A, B, C, D = self._abcd
         return LTIRecord(A, B, C, D, float(self.negative_slope), float(self.u_min),
@@ -216,7 +230,7 @@ class LeakyLTI(Controller):
     derivative = _lti_derivative
     sample = _lti_sample
 
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """``Dc Cx``: the controller's direct gain times the plant's output Jacobian.
 
         Used only for default step sizes and horizons. ``Dc`` is the controller's gain at
@@ -229,7 +243,7 @@ class LeakyLTI(Controller):
             Cx = getattr(plant, "C", np.eye(1, plant.nstates))
         return self._abcd[3][0, 0] * np.asarray(Cx, dtype=float)
 
-    def fast_rates(self, Ju, Cx):
+    def fast_rates(self, Ju: FloatArray, Cx: FloatArray) -> list[float]:
         """Magnitudes of the controller's poles and of its modes in the loop (continuous
         only; a sampled controller's states are frozen between samples).
 
@@ -249,7 +263,7 @@ class LeakyLTI(Controller):
             rates.append(float(np.max(np.abs(np.linalg.eigvals(M)))))
         return rates
 
-    def slow_rates(self):
+    def slow_rates(self) -> list[float]:
         """Rate (1/s) of the controller's slowest mode: the smallest nonzero magnitude among
         its poles and zeros.
 
@@ -260,7 +274,8 @@ class LeakyLTI(Controller):
         """
         A, B, C, D = self._abcd
         sys = ct.ss(A, B, C, D, self.dt or 0)
-        roots = np.concatenate([np.linalg.eigvals(A), ct.zeros(sys)]) if self.nstates else []
+        roots = np.concatenate([np.linalg.eigvals(A), ct.zeros(sys)]) if self.nstates \
+            else np.zeros(0, dtype=complex)
         roots = np.asarray(roots, dtype=complex)
         if self.sampled:
             roots = roots[roots != 0]  # a deadbeat pole (z = 0) is instant, not slow
@@ -272,7 +287,8 @@ class LeakyLTI(Controller):
         rates = rates[rates > 1e-9 * (1.0 + (rates.max() if rates.size else 0.0))]
         return [float(rates.min())] if rates.size else []
 
-    def to_nlsys(self, plant=None, name=None, raw=False):
+    def to_nlsys(self, plant: Plant | None = None, name: str | None = None,
+                 raw: bool = False) -> control.NonlinearIOSystem:
         """The controller as a :class:`control.NonlinearIOSystem` (numpy, its own law: the
         independent reference the kernels are tested against).
 
@@ -299,12 +315,12 @@ class LeakyLTI(Controller):
         A, B, C, D = (m.copy() for m in self._abcd)
         a, lo, hi = self.negative_slope, self.u_min, self.u_max
 
-        def output(t, x, inp, params):
+        def output(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             e = inp[0] - inp[1]
             uraw = float(leaky_relu(C[0] @ np.asarray(x, dtype=float) + D[0, 0] * e, a))
             return np.array([min(max(uraw, lo), hi), uraw])
 
-        def update(t, x, inp, params):
+        def update(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             # continuous: the derivative; discrete: the next state (python-control's
             # conventions; the same formula)
             return A @ np.asarray(x, dtype=float) + B[:, 0] * (inp[0] - inp[1])
@@ -312,7 +328,7 @@ class LeakyLTI(Controller):
         return self._nlsys(update, output, plant, name, raw)
 
 
-def _not_lti_message(obj):
+def _not_lti_message(obj: object) -> str:
     if isinstance(obj, ct.NonlinearIOSystem):
         return (
             f"controller is a control.{type(obj).__name__}, whose Python callbacks cannot run "
@@ -326,7 +342,7 @@ def _not_lti_message(obj):
             f"got {type(obj).__name__}")
 
 
-def as_controller(obj):
+def as_controller(obj: object) -> Controller:
     """Turn what a python-control user passes as a controller into a controller.
 
     Parameters

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -19,6 +19,14 @@ from numba import njit
 from .._validate import as_finite_array
 from ..activations import leaky_relu, leaky_relu_scalar
 from .base import Controller, check_dt, check_limits, check_negative_slope, static_feedback_nlsys
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..analysis.lipschitz import LipschitzBound
+    from ..plants.base import Plant
 
 __all__ = ["LeakyMLP"]
 
@@ -40,7 +48,8 @@ class MLPRecord(NamedTuple):
 
 
 @njit(_nrt=False)
-def _mlp_output(c, t, X, n, y, r, uraw, u):
+def _mlp_output(c: MLPRecord, t: float, X: FloatArray, n: int, y: FloatArray, r: FloatArray,
+                uraw: FloatArray, u: FloatArray) -> None:
     sizes, wb, act = c.sizes, c.wb, c.act
     L = sizes.size - 1
     maxw = act.size // 2
@@ -90,7 +99,8 @@ class LeakyMLP(Controller):
 
     weights: tuple = ()
     biases: tuple = ()
-    negative_slope: float = None
+    # required: None only marks it missing, and __post_init__ refuses it with the choices
+    negative_slope: float = None  # type: ignore[assignment]
     reference_input: bool = False
     u_min: float = -math.inf
     u_max: float = math.inf
@@ -101,7 +111,7 @@ class LeakyMLP(Controller):
     state_labels = ()
     reads_state = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for k in ("weights", "biases"):
             v = getattr(self, k)
             if isinstance(v, str | bytes | dict) or not hasattr(v, "__len__"):
@@ -112,7 +122,8 @@ class LeakyMLP(Controller):
                 f"weights and biases must be non-empty sequences of equal length, got "
                 f"{len(self.weights)} and {len(self.biases)}"
             )
-        ws, bs = [], []
+        ws: list[np.ndarray] = []
+        bs: list[np.ndarray] = []
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             w = as_finite_array(f"weights[{i}]", w, ndim=2)
             b = as_finite_array(f"biases[{i}]", np.atleast_1d(b), ndim=1)
@@ -136,16 +147,16 @@ class LeakyMLP(Controller):
         check_dt(self.dt)
 
     @property
-    def sizes(self):
+    def sizes(self) -> list[int]:
         """Layer widths, input first."""
         return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
 
     @property
-    def nstate_inputs(self):
+    def nstate_inputs(self) -> int:
         """Number of network inputs that are plant states."""
         return self.sizes[0] - int(self.reference_input)
 
-    def _state_inputs(self, plant):
+    def _state_inputs(self, plant: Plant) -> int:
         n = plant.nstates
         if self.nstate_inputs != n:
             raise ValueError(
@@ -158,7 +169,7 @@ class LeakyMLP(Controller):
             )
         return n
 
-    def forward(self, x, r=0.0):
+    def forward(self, x: ArrayLike, r: ArrayLike = 0.0) -> FloatArray:
         """The command before saturation for states ``x`` (shape ``(n,)`` or ``(batch, n)``).
 
         Parameters
@@ -181,7 +192,7 @@ class LeakyMLP(Controller):
                 z = leaky_relu(z, self.negative_slope)
         return z if np.ndim(x) > 1 else z[0]
 
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """``-d u / d x`` with every hidden unit on its slope-1 side: the gain of the linear
         controller the network equals at ``a = 1`` (used to pick a default step size)."""
         n = self._state_inputs(plant)
@@ -190,7 +201,7 @@ class LeakyMLP(Controller):
             J = w @ J
         return -J
 
-    def lipschitz(self, method="lipsdp", **keywords):
+    def lipschitz(self, method: str = "lipsdp", **keywords: Any) -> LipschitzBound:
         """Lipschitz bound of the map from plant state to command (before saturation).
 
         The reference column, if any, is dropped: it is constant along a comparison of two
@@ -215,7 +226,7 @@ class LeakyMLP(Controller):
 
     Record = MLPRecord
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> MLPRecord:
         self._state_inputs(plant)
         sizes = self.sizes
         flat = []
@@ -227,11 +238,12 @@ class LeakyMLP(Controller):
 
     output = _mlp_output
 
-    def io_sizes(self):
+    def io_sizes(self) -> tuple[int, int]:
         """``(n, m)``: reads ``n`` plant states, drives ``m`` inputs."""
         return self.nstate_inputs, self.sizes[-1]
 
-    def to_nlsys(self, plant=None, name=None, raw=False):
+    def to_nlsys(self, plant: Plant | None = None, name: str | None = None,
+                 raw: bool = False) -> control.NonlinearIOSystem:
         """The controller as a static :class:`control.NonlinearIOSystem`: inputs ``r`` and the
         plant states ``x[i]``, outputs ``u`` (saturated) and ``u_raw`` per channel.
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .base import Controller
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..plants.base import Plant
 
 __all__ = ["OpenLoop"]
 
@@ -31,15 +37,16 @@ class OpenLoop(Controller):
 
     Record = OpenLoopRecord
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> OpenLoopRecord:
         return OpenLoopRecord(plant.ninputs)
 
     @staticmethod
-    def output(c, t, X, n, y, r, uraw, u):
+    def output(c: OpenLoopRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+               r: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
         for i in range(u.size):
             uraw[i] = r[0]
             u[i] = r[0]
 
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """Zero: an open loop feeds nothing back."""
         return np.zeros((plant.ninputs, plant.nstates))

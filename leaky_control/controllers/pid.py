@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -32,6 +32,13 @@ from numba import njit
 from .._validate import check_finite_scalar
 from ..activations import leaky_relu, leaky_relu_scalar
 from .base import ErrorFeedback, check_dt, check_limits, check_negative_slope
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..plants.base import Plant
 
 __all__ = ["LeakyP", "LeakyPD", "LeakyPI", "LeakyPID"]
 
@@ -58,14 +65,15 @@ class PIDRecord(NamedTuple):
 
 
 @njit(_nrt=False)
-def _pid_law(c, e, z, ed):
+def _pid_law(c: PIDRecord, e: float, z: float, ed: float) -> float:
     if c.shape == SHAPE_OUTPUT:
         return leaky_relu_scalar(c.kp * e + c.ki * z + c.kd * ed, c.a)
     return c.kp * leaky_relu_scalar(e, c.a) + c.ki * z + c.kd * ed
 
 
 @njit(_nrt=False)
-def _pid_output(c, t, X, n, y, r, uraw, u):
+def _pid_output(c: PIDRecord, t: float, X: FloatArray, n: int, y: FloatArray, r: FloatArray,
+                uraw: FloatArray, u: FloatArray) -> None:
     e = r[0] - y[0]
     z = X[n + c.iz] if c.iz >= 0 else 0.0
     ed = (e - X[n + c.ifl]) / c.tau_d if c.ifl >= 0 else 0.0
@@ -74,7 +82,8 @@ def _pid_output(c, t, X, n, y, r, uraw, u):
 
 
 @njit(_nrt=False)
-def _pid_derivative(c, t, X, n, y, r, uraw, u, dX):
+def _pid_derivative(c: PIDRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+                    r: FloatArray, uraw: FloatArray, u: FloatArray, dX: FloatArray) -> None:
     # integrator with back-calculation anti-windup, first-order derivative filter
     e = r[0] - y[0]
     if c.iz >= 0:
@@ -85,7 +94,8 @@ def _pid_derivative(c, t, X, n, y, r, uraw, u, dX):
 
 
 @njit(_nrt=False)
-def _pid_sample(c, t, X, n, y, r, uraw, u):
+def _pid_sample(c: PIDRecord, t: float, X: FloatArray, n: int, y: FloatArray, r: FloatArray,
+                uraw: FloatArray, u: FloatArray) -> None:
     # refresh the derivative filter with the new error (backward Euler of xf' = (e - xf)/tau),
     # compute the held command, then advance the integrator by one sample (forward Euler)
     e = r[0] - y[0]
@@ -126,7 +136,8 @@ class LeakyPID(ErrorFeedback):
     kp: float = 1.0
     ki: float = 0.0
     kd: float = 0.0
-    negative_slope: float = None
+    # required: None only marks it missing, and __post_init__ refuses it with the choices
+    negative_slope: float = None  # type: ignore[assignment]
     shape: str = "error"
     u_min: float = -math.inf
     u_max: float = math.inf
@@ -135,7 +146,7 @@ class LeakyPID(ErrorFeedback):
     dt: float | None = None
     name: str = "controller"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for k in ("kp", "ki", "kd"):
             check_finite_scalar(k, getattr(self, k))
         check_negative_slope(self)
@@ -152,19 +163,19 @@ class LeakyPID(ErrorFeedback):
 
 
     @property
-    def has_derivative(self):
+    def has_derivative(self) -> bool:
         """Whether the controller carries a derivative-filter state (``kd != 0``)."""
         return self.kd != 0.0
 
     @property
-    def effective_tau_d(self):
+    def effective_tau_d(self) -> float:
         """The derivative filter time constant in use."""
         if self.tau_d is not None:
             return float(self.tau_d)
         return abs(self.kd / (10.0 * self.kp)) if self.kd != 0.0 else 1.0
 
     @property
-    def effective_kaw(self):
+    def effective_kaw(self) -> float:
         """The anti-windup gain in use."""
         if self.kaw is not None:
             return float(self.kaw)
@@ -175,22 +186,22 @@ class LeakyPID(ErrorFeedback):
         return 1.0 / tt
 
     @property
-    def nstates(self):
+    def nstates(self) -> int:
         """Number of controller states (integrator, derivative filter)."""
         return int(self.has_integrator) + int(self.has_derivative)
 
     @property
-    def state_labels(self):
+    def state_labels(self) -> list[str]:
         return (["z"] if self.has_integrator else []) + (["xf"] if self.has_derivative else [])
 
     @property
-    def lipschitz_constant(self):
+    def lipschitz_constant(self) -> float:
         """Lipschitz constant of the static map ``e -> u`` from the error (integral and derivative
         states frozen): ``|kp| max(1, |a|) = |kp|`` for ``a`` in ``[0, 1]``; the slope of the map
         lies in ``[a |kp|, |kp|]`` (sector ``[a kp, kp]`` for ``kp >= 0``)."""
         return abs(self.kp)
 
-    def law(self, e, z=0.0, ed=0.0):
+    def law(self, e: ArrayLike, z: ArrayLike = 0.0, ed: ArrayLike = 0.0) -> FloatArray:
         """The control law before saturation, vectorised in numpy.
 
         Parameters
@@ -210,7 +221,7 @@ class LeakyPID(ErrorFeedback):
 
     Record = PIDRecord
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> PIDRecord:
         self.check_siso(plant)
         iz = 0 if self.has_integrator else -1
         ifl = (1 if self.has_integrator else 0) if self.has_derivative else -1
@@ -224,14 +235,15 @@ class LeakyPID(ErrorFeedback):
     sample = _pid_sample
 
 
-    def fast_rates(self, Ju, Cx):
+    def fast_rates(self, Ju: FloatArray, Cx: FloatArray) -> list[float]:
         if not self.has_derivative:
             return []
         tau = self.effective_tau_d
         return [1.0 / tau, abs(self.kd) * float(np.max(np.abs(Ju @ Cx))) / tau]
 
 
-    def to_nlsys(self, plant=None, name=None, raw=False):
+    def to_nlsys(self, plant: Plant | None = None, name: str | None = None,
+                 raw: bool = False) -> control.NonlinearIOSystem:
         """The controller as a :class:`control.NonlinearIOSystem`.
 
         Inputs ``r`` and ``y``; output ``u`` (saturated; with ``raw=True`` also ``u_raw``, the
@@ -249,12 +261,12 @@ class LeakyPID(ErrorFeedback):
         tau, kaw, ki, dt = self.effective_tau_d, self.effective_kaw, self.ki, self.dt
         lo, hi = self.u_min, self.u_max
 
-        def terms(x, e):
+        def terms(x: FloatArray, e: float) -> tuple[float, float]:
             z = x[iz] if iz is not None else 0.0
             ed = (e - x[ifl]) / tau if ifl is not None else 0.0
             return z, ed
 
-        def output(t, x, inp, params):
+        def output(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             e = inp[0] - inp[1]
             if dt is not None and ifl is not None:
                 # the discrete filter refreshes with the new error before the law is evaluated
@@ -263,7 +275,7 @@ class LeakyPID(ErrorFeedback):
             uraw = float(self.law(e, *terms(x, e)))
             return np.array([min(max(uraw, lo), hi), uraw])
 
-        def update(t, x, inp, params):
+        def update(t: float, x: FloatArray, inp: FloatArray, params: Any) -> FloatArray:
             e = inp[0] - inp[1]
             u, uraw = output(t, x, inp, params)
             aw = kaw / ki * (u - uraw) if ki != 0.0 else 0.0
@@ -284,7 +296,7 @@ class LeakyPID(ErrorFeedback):
         return self._nlsys(update, output, plant, name, raw)
 
 
-def _pid_subclass(cls_name, doc, fixed):
+def _pid_subclass(cls_name: str, doc: str, fixed: tuple[str, ...]) -> type[LeakyPID]:
     """LeakyP, LeakyPI, LeakyPD: LeakyPID with some gains fixed at zero (not in the signature)."""
     fields = [(k, float, field(default=0.0, init=False)) for k in fixed]
     cls = dataclasses.make_dataclass(cls_name, fields, bases=(LeakyPID,), frozen=True)

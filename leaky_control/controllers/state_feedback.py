@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 
 from .._validate import as_finite_array
 from ..activations import leaky_relu, leaky_relu_scalar
 from .base import Controller, check_dt, check_limits, check_negative_slope, static_feedback_nlsys
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from ..plants.base import Plant
 
 __all__ = ["LeakyStateFeedback"]
 
@@ -45,15 +52,16 @@ class LeakyStateFeedback(Controller):
     name : str
     """
 
-    K: np.ndarray = None
-    negative_slope: float = None
-    kr: object = "auto"
+    K: np.ndarray = None  # type: ignore[assignment]  # required; None marks it missing
+    # required: None only marks it missing, and __post_init__ refuses it with the choices
+    negative_slope: float = None  # type: ignore[assignment]
+    kr: ArrayLike | str = "auto"
     u_min: float = -math.inf
     u_max: float = math.inf
     dt: float | None = None
     name: str = "controller"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.K is None:
             raise ValueError("K (state-feedback gain matrix, shape (m, n)) is required")
         K = as_finite_array("K", np.atleast_2d(self.K), ndim=2)
@@ -71,21 +79,22 @@ class LeakyStateFeedback(Controller):
     state_labels = ()
 
     @property
-    def lipschitz_constant(self):
+    def lipschitz_constant(self) -> float:
         """Lipschitz constant of ``x -> u`` in the 2-norm: ``||K||_2`` for ``a`` in ``[0, 1]``
         (each channel's slope lies in ``[a, 1]``, so the Jacobian is ``diag(s) K`` with
         ``|s_i| <= 1``; the bound is attained with every channel on its slope-1 side)."""
         return float(np.linalg.norm(self.K, 2))
 
-    def feedforward(self, plant):
+    def feedforward(self, plant: Plant) -> FloatArray:
         """The reference gains in use with ``plant``."""
         if not isinstance(self.kr, str):
-            return self.kr
+            return cast("FloatArray", self.kr)  # an array since __post_init__
         m = self.K.shape[0]
         if m == 1 and plant.noutputs == 1 and hasattr(plant, "A") and plant.ninputs == 1:
-            Acl = plant.A - plant.B @ self.K
+            lin: Any = plant  # a linear plant (it has A): its matrices
+            Acl = lin.A - lin.B @ self.K
             try:
-                dc = float(-(plant.C @ np.linalg.solve(Acl, plant.B))[0, 0])
+                dc = float(-(lin.C @ np.linalg.solve(Acl, lin.B))[0, 0])
             except np.linalg.LinAlgError:
                 dc = 0.0
             if dc != 0.0 and math.isfinite(dc):
@@ -94,7 +103,7 @@ class LeakyStateFeedback(Controller):
 
     Record = StateFeedbackRecord
 
-    def record(self, plant):
+    def record(self, plant: Plant) -> StateFeedbackRecord:
         m, n = self.K.shape
         if n != plant.nstates or m != plant.ninputs:
             raise ValueError(
@@ -105,7 +114,8 @@ class LeakyStateFeedback(Controller):
                                    np.ascontiguousarray(self.feedforward(plant), dtype=float))
 
     @staticmethod
-    def output(c, t, X, n, y, r, uraw, u):
+    def output(c: StateFeedbackRecord, t: float, X: FloatArray, n: int, y: FloatArray,
+               r: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
         K = c.K
         for i in range(K.shape[0]):
             s = c.kr[i] * r[0]
@@ -114,15 +124,16 @@ class LeakyStateFeedback(Controller):
             uraw[i] = leaky_relu_scalar(s, c.a)
             u[i] = min(max(uraw[i], c.u_min), c.u_max)
 
-    def linear_gain(self, plant, Cx=None):
+    def linear_gain(self, plant: Plant, Cx: ArrayLike | None = None) -> FloatArray:
         """``K``: the loop gain at slope 1."""
         return self.K
 
-    def io_sizes(self):
+    def io_sizes(self) -> tuple[int, int]:
         """``(n, m)``: reads the ``n`` plant states, drives ``m`` inputs."""
         return self.K.shape[1], self.K.shape[0]
 
-    def to_nlsys(self, plant=None, name=None, raw=False):
+    def to_nlsys(self, plant: Plant | None = None, name: str | None = None,
+                 raw: bool = False) -> control.NonlinearIOSystem:
         """The controller as a static :class:`control.NonlinearIOSystem` with inputs ``r`` and
         the plant states, outputs ``u`` (saturated) and ``u_raw`` per channel.
 
@@ -137,7 +148,7 @@ class LeakyStateFeedback(Controller):
         """
         m, n = self.K.shape
         kr = self.feedforward(plant) if plant is not None else (
-            np.zeros(m) if isinstance(self.kr, str) else self.kr)
+            np.zeros(m) if isinstance(self.kr, str) else cast("FloatArray", self.kr))
         K, a = self.K, self.negative_slope
         return static_feedback_nlsys(lambda x, r: leaky_relu(kr * r - K @ x, a), n, m, self,
                                      name, plant, raw)

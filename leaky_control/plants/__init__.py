@@ -7,6 +7,8 @@ signals. A plant in a loop with a nonlinear controller must have no direct feedt
 
 from __future__ import annotations
 
+from typing import Any
+
 import control as ct
 import numpy as np
 
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-def as_plant(sys, *, input_limits=None):
+def as_plant(sys: Any, *, input_limits: tuple[Any, Any] | None = None) -> Plant:
     """Turn a python-control system, an ``(A, B, C, D)`` tuple or a plant into a plant.
 
     Parameters
@@ -118,7 +120,7 @@ lc.closed_loop_nlsys is not applicable: it takes the same plants; to run the sys
 interconnect it with controller.to_nlsys() in python-control (slow)."""
 
 
-def _check_continuous(sys):
+def _check_continuous(sys: Any) -> None:
     if sys.dt not in (0, None):
         raise ValueError(
             f"plant must be continuous-time, got a discrete-time system with dt={sys.dt!r}; "

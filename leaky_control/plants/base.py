@@ -23,22 +23,30 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .._dispatch import define_model
 from .._jit import python_function
 
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IOFunction, ModelRecord
+
 __all__ = ["Plant", "input_limits_arrays"]
 
 
 @functools.cache
-def _field_names(cls):
+def _field_names(cls: type) -> tuple[str, ...]:
     # listing dataclass fields on every call cost more than reading the values
     return tuple(f.name for f in dataclasses.fields(cls) if f.name != "name")
 
 
-def _labels(prefix, k):
+def _labels(prefix: str, k: int) -> list[str]:
     return [prefix] if k == 1 else [f"{prefix}[{i}]" for i in range(k)]
 
 
@@ -52,55 +60,77 @@ class Plant(abc.ABC):
         Default ``x[i]``, ``u``/``u[i]``, ``d``/``d[i]``, ``y``/``y[i]``.
     """
 
-    nstates: int
-    ninputs: int
-    ndisturbances: int
-    noutputs: int
-    name = "plant"
+    if TYPE_CHECKING:
+        # read-only to the type checker: a plant may derive its sizes (LinearPlant from its
+        # matrices) or set them as class values
+        @property
+        def nstates(self) -> int: ...
 
-    def __init_subclass__(cls, **kwargs):
+        @property
+        def ninputs(self) -> int: ...
+
+        @property
+        def ndisturbances(self) -> int: ...
+
+        @property
+        def noutputs(self) -> int: ...
+    else:
+        nstates: int
+        ninputs: int
+        ndisturbances: int
+        noutputs: int
+    name: str | None = "plant"
+    #: the numba functions and record class :func:`~leaky_control._dispatch.define_model`
+    #: sets on every subclass that defines them
+    Record: ClassVar[type[Any]]
+    _nb_dynamics: ClassVar[Any]
+    _nb_output: ClassVar[Any]
+    if TYPE_CHECKING:  # every concrete plant is a dataclass (dataclasses.replace needs one)
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # a subclass that only re-parametrises its base (MassSpringDamper) defines nothing
         define_model(cls, "plant", "dynamics", ("output",))
 
     @abc.abstractmethod
-    def record(self):
+    def record(self) -> ModelRecord:
         """This plant's parameters as its ``Record`` (what the numba functions read)."""
 
     # --- sizes and labels -------------------------------------------------------------------
 
     @property
-    def state_labels(self):
+    def state_labels(self) -> Sequence[str]:
         return [f"x[{i}]" for i in range(self.nstates)]
 
     @property
-    def input_labels(self):
+    def input_labels(self) -> Sequence[str]:
         return _labels("u", self.ninputs)
 
     @property
-    def disturbance_labels(self):
+    def disturbance_labels(self) -> Sequence[str]:
         return _labels("d", self.ndisturbances)
 
     @property
-    def output_labels(self):
+    def output_labels(self) -> Sequence[str]:
         return _labels("y", self.noutputs)
 
-    def _labels(self):
+    def _labels(self) -> tuple[list[str], list[str], list[str]]:
         return (list(self.state_labels), list(self.input_labels) + list(self.disturbance_labels),
                 list(self.output_labels))
 
-    def actuator_limits(self):
+    def actuator_limits(self) -> tuple[FloatArray, FloatArray]:
         """Actuator limits ``(lower, upper)`` arrays that the plant itself applies to ``u``."""
         return np.full(self.ninputs, -np.inf), np.full(self.ninputs, np.inf)
 
     # --- parameters ------------------------------------------------------------------------
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         """Physical parameters as a dict (the names :func:`simulate`'s ``params=`` accepts)."""
         return {k: getattr(self, k) for k in _field_names(type(self))}
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> Plant:
         """A copy with some parameters changed (validated like the constructor)."""
         unknown = set(changes) - set(_field_names(type(self)))
         if unknown:
@@ -111,7 +141,7 @@ class Plant(abc.ABC):
 
     # --- the numpy reference ---------------------------------------------------------------
 
-    def _model_functions(self):
+    def _model_functions(self) -> tuple[IOFunction, IOFunction | None]:
         """``(update, output)`` in plain Python over numpy arrays: the model's own numba
         functions run uncompiled (``py_func``). ``output`` is None for a full-state output."""
         rec = self.record()
@@ -119,7 +149,7 @@ class Plant(abc.ABC):
         dyn = python_function(type(self)._nb_dynamics)
         outf = type(self)._nb_output
 
-        def upd(t, x, ud, params):
+        def upd(t: float, x: ArrayLike, ud: ArrayLike, params: Any) -> FloatArray:
             ud = np.asarray(ud, dtype=float)
             dx = np.zeros(n)
             dyn(rec, float(t), np.asarray(x, dtype=float), ud[:m], ud[m:], dx)
@@ -129,7 +159,7 @@ class Plant(abc.ABC):
             return upd, None
         outf = python_function(outf)
 
-        def out(t, x, ud, params):
+        def out(t: float, x: ArrayLike, ud: ArrayLike, params: Any) -> FloatArray:
             ud = np.asarray(ud, dtype=float)
             y = np.empty(p)
             outf(rec, float(t), np.asarray(x, dtype=float), ud[m:], y)
@@ -137,7 +167,8 @@ class Plant(abc.ABC):
 
         return upd, out
 
-    def to_nlsys(self, name=None, *, full_state=False):
+    def to_nlsys(self, name: str | None = None, *,
+                 full_state: bool = False) -> control.NonlinearIOSystem:
         """The plant as a :class:`control.NonlinearIOSystem` (plain numpy; the reference the
         kernels are tested against).
 
@@ -168,20 +199,21 @@ class Plant(abc.ABC):
             outputs = states + [outputs[i] for i in extra]
             measure = out
 
-            def out(t, x, u, params):
+            def out(t: float, x: ArrayLike, u: ArrayLike, params: Any) -> FloatArray:
                 return np.concatenate([np.asarray(x, dtype=float),
                                        np.asarray(measure(t, x, u, params))[extra]])
 
         return ct.nlsys(upd, out, states=states, inputs=inputs, outputs=outputs,
                         name=name or getattr(self, "name", None) or "plant")
 
-    def jacobian(self, x, u, d):
+    def jacobian(self, x: ArrayLike, u: ArrayLike,
+                 d: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Central finite-difference ``(df/dx, df/du, dh/dx)`` at a point (used to pick step
         sizes and default horizons)."""
         return _fd_jacobian(self, x, u, d)
 
 
-def input_limits_arrays(name, limits, m):
+def input_limits_arrays(name: str, limits: Any, m: int) -> tuple[FloatArray, FloatArray]:
     """``(lower, upper)`` arrays of length ``m`` from ``None`` or a pair of scalars/arrays."""
     if limits is None:
         return np.full(m, -np.inf), np.full(m, np.inf)
@@ -201,7 +233,8 @@ def input_limits_arrays(name, limits, m):
     return lo, hi
 
 
-def _one_sided(f, z, j, scale):
+def _one_sided(f: Callable[[FloatArray], FloatArray], z: FloatArray, j: int,
+               scale: float) -> FloatArray:
     """Derivative of ``f`` along coordinate ``j`` at ``z``, robust to a jump at ``z``.
 
     Each side's difference quotient is taken at steps ``h`` and ``10 h``: across a jump
@@ -224,7 +257,8 @@ def _one_sided(f, z, j, scale):
     return np.where(np.abs(a) >= np.abs(b), a, b)
 
 
-def _fd_jacobian(plant, x, u, d):
+def _fd_jacobian(plant: Plant, x: ArrayLike, u: ArrayLike,
+                 d: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
     upd, out = plant._model_functions()
     x = np.asarray(x, dtype=float)
     ud = np.concatenate([np.atleast_1d(u), np.atleast_1d(d)]).astype(float)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .._jit import python_function
 from .._validate import check_finite_scalar
 from .base import Plant
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
 
 __all__ = ["CruiseControl"]
 
@@ -33,7 +38,7 @@ class CruiseRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class CruiseControl(Plant):
-    """Vehicle speed dynamics of Astrom & Murray, *Feedback Systems*, sec. 4.1.
+    """Vehicle speed dynamics of Astrom & Murray, *Feedback Systems*, section 4.1.
 
     The defaults reproduce the vehicle of python-control's ``examples/cruise-control.py`` in
     gear 4: ``m v' = alpha T(alpha v) u - m g Cr sgn(v) - rho Cd A |v| v / 2 - m g sin(theta)``
@@ -87,7 +92,7 @@ class CruiseControl(Plant):
     disturbance_labels = ("theta",)
     output_labels = ("v",)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for k in ("m", "g", "rho", "A", "Tm", "omega_m"):
             check_finite_scalar(k, getattr(self, k), low=0.0, low_open=True)
         for k in ("Cr", "Cd", "beta"):
@@ -111,7 +116,7 @@ class CruiseControl(Plant):
             check_finite_scalar("brake_force", self.brake_force, low=0.0, low_open=True)
 
     @property
-    def effective_brake_force(self):
+    def effective_brake_force(self) -> float:
         """Braking force at ``u = -1`` in newtons (0 when ``brake`` is False)."""
         if not self.brake:
             return 0.0
@@ -119,17 +124,18 @@ class CruiseControl(Plant):
             return float(self.brake_force)
         return self.alpha[self.gear - 1] * self.Tm
 
-    def actuator_limits(self):
+    def actuator_limits(self) -> tuple[FloatArray, FloatArray]:
         return np.array([-1.0 if self.brake else 0.0]), np.array([1.0])
 
-    def record(self):
+    def record(self) -> CruiseRecord:
         return CruiseRecord(float(self.m), float(self.g), float(self.Cr), float(self.Cd),
                             float(self.rho), float(self.A), self.alpha[self.gear - 1],
                             float(self.Tm), float(self.omega_m), float(self.beta),
                             float(self.effective_brake_force))
 
     @staticmethod
-    def dynamics(p, t, x, u, d, dx):
+    def dynamics(p: CruiseRecord, t: float, x: FloatArray, u: FloatArray, d: FloatArray,
+                 dx: FloatArray) -> None:
         v = x[0]
         throttle = min(max(u[0], -1.0 if p.brake_force > 0.0 else 0.0), 1.0)
         if throttle >= 0.0:
@@ -142,7 +148,7 @@ class CruiseControl(Plant):
         fa = 0.5 * p.rho * p.Cd * p.A * abs(v) * v
         dx[0] = (force - fg - fr - fa) / p.m
 
-    def acceleration(self, v, u, theta=0.0):
+    def acceleration(self, v: ArrayLike, u: ArrayLike, theta: ArrayLike = 0.0) -> FloatArray:
         """Vehicle acceleration (``dynamics`` run in plain Python, elementwise over arrays).
 
         Parameters
@@ -164,7 +170,7 @@ class CruiseControl(Plant):
             out[i] = dx[0]
         return out
 
-    def equilibrium_throttle(self, v, theta=0.0):
+    def equilibrium_throttle(self, v: float, theta: float = 0.0) -> float:
         """Throttle holding speed ``v`` on slope ``theta`` (may lie outside the input range).
 
         Parameters

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from .._validate import as_finite_array
 from .base import Plant, _labels, input_limits_arrays
+
+if TYPE_CHECKING:
+    import control
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IOFunction
 
 __all__ = ["LinearPlant"]
 
@@ -43,18 +49,36 @@ class LinearPlant(Plant):
     name : str, optional
     """
 
-    A: np.ndarray
-    B: np.ndarray
-    C: np.ndarray
-    D: np.ndarray | None = None
-    E: np.ndarray | None = None
-    F: np.ndarray | None = None
-    input_limits: tuple | None = None
-    name: str | None = None
+    if TYPE_CHECKING:
+        # the constructor takes array_like matrices; __post_init__ leaves float64 arrays
+        A: FloatArray
+        B: FloatArray
+        C: FloatArray
+        D: FloatArray
+        E: FloatArray
+        F: FloatArray
+        input_limits: tuple[Any, Any] | None
+        name: str | None
+        _lo: FloatArray
+        _hi: FloatArray
+
+        def __init__(self, A: ArrayLike, B: ArrayLike, C: ArrayLike, D: ArrayLike | None = None,
+                     E: ArrayLike | None = None, F: ArrayLike | None = None,
+                     input_limits: tuple[Any, Any] | None = None,
+                     name: str | None = None) -> None: ...
+    else:
+        A: np.ndarray
+        B: np.ndarray
+        C: np.ndarray
+        D: np.ndarray | None = None
+        E: np.ndarray | None = None
+        F: np.ndarray | None = None
+        input_limits: tuple | None = None
+        name: str | None = None
 
     Record = LinearRecord
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         A = as_finite_array("A", self.A, ndim=2)
         n = A.shape[0]
         if A.shape != (n, n):
@@ -84,25 +108,43 @@ class LinearPlant(Plant):
         object.__setattr__(self, "_lo", lo)
         object.__setattr__(self, "_hi", hi)
 
-    nstates = property(lambda self: self.A.shape[0])
-    ninputs = property(lambda self: self.B.shape[1])
-    ndisturbances = property(lambda self: self.E.shape[1])
-    noutputs = property(lambda self: self.C.shape[0])
-    state_labels = property(lambda self: [f"x[{i}]" for i in range(self.nstates)])
-    disturbance_labels = property(lambda self: _labels("d", self.ndisturbances))
+    @property
+    def nstates(self) -> int:
+        return self.A.shape[0]
 
-    def actuator_limits(self):
+    @property
+    def ninputs(self) -> int:
+        return self.B.shape[1]
+
+    @property
+    def ndisturbances(self) -> int:
+        return self.E.shape[1]
+
+    @property
+    def noutputs(self) -> int:
+        return self.C.shape[0]
+
+    @property
+    def state_labels(self) -> list[str]:
+        return [f"x[{i}]" for i in range(self.nstates)]
+
+    @property
+    def disturbance_labels(self) -> list[str]:
+        return _labels("d", self.ndisturbances)
+
+    def actuator_limits(self) -> tuple[FloatArray, FloatArray]:
         return self._lo.copy(), self._hi.copy()
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("A", "B", "C", "D", "E", "F")}
 
-    def record(self):
+    def record(self) -> LinearRecord:
         return LinearRecord(self.A, self.B, self.C, self.E, self.F, self._lo, self._hi)
 
     @staticmethod
-    def dynamics(p, t, x, u, d, dx):
+    def dynamics(p: LinearRecord, t: float, x: FloatArray, u: FloatArray, d: FloatArray,
+                 dx: FloatArray) -> None:
         A, B, E, lo, hi = p.A, p.B, p.E, p.lo, p.hi
         n, m, q = A.shape[0], B.shape[1], E.shape[1]
         for i in range(n):
@@ -116,7 +158,7 @@ class LinearPlant(Plant):
             dx[i] = s
 
     @staticmethod
-    def output(p, t, x, d, y):
+    def output(p: LinearRecord, t: float, x: FloatArray, d: FloatArray, y: FloatArray) -> None:
         C, F = p.C, p.F
         for i in range(C.shape[0]):
             s = 0.0
@@ -126,26 +168,27 @@ class LinearPlant(Plant):
                 s += F[i, j] * d[j]
             y[i] = s
 
-    def to_ss(self):
+    def to_ss(self) -> control.StateSpace:
         """The plant as a :class:`control.StateSpace` with inputs ``[u, d]`` (saturation ignored)."""
         import control as ct
 
         return ct.ss(self.A, np.hstack([self.B, self.E]), self.C, np.hstack([self.D, self.F]))
 
-    def _model_functions(self):
+    def _model_functions(self) -> tuple[IOFunction, IOFunction]:
         """``(update, output)`` in numpy, with the input saturation and the feedthrough ``D``
         (which the kernels refuse): the reference behind :meth:`Plant.to_nlsys`."""
         m = self.ninputs
         A, B, C, D, E, F, lo, hi = self.A, self.B, self.C, self.D, self.E, self.F, self._lo, self._hi
 
-        def upd(t, x, ud, params):
+        def upd(t: float, x: FloatArray, ud: FloatArray, params: Any) -> FloatArray:
             return A @ x + B @ np.clip(ud[:m], lo, hi) + E @ ud[m:]
 
-        def out(t, x, ud, params):
+        def out(t: float, x: FloatArray, ud: FloatArray, params: Any) -> FloatArray:
             return C @ x + D @ np.clip(ud[:m], lo, hi) + F @ ud[m:]
 
         return upd, out
 
-    def jacobian(self, x=None, u=None, d=None):
+    def jacobian(self, x: ArrayLike | None = None, u: ArrayLike | None = None,
+                 d: ArrayLike | None = None) -> tuple[FloatArray, FloatArray, FloatArray]:
         """``(df/dx, df/du, dh/dx)`` of the linear model (exact)."""
         return self.A, self.B, self.C

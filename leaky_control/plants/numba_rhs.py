@@ -13,7 +13,9 @@ import collections
 import hashlib
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +24,11 @@ from .._jit import python_function
 from .._validate import as_finite_array, check_int
 from .base import Plant, input_limits_arrays
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IOFunction
+
 __all__ = ["RHS", "NumbaPlant", "rhs"]
 
 
@@ -29,11 +36,11 @@ __all__ = ["RHS", "NumbaPlant", "rhs"]
 class RHS:
     """A user's numba dynamics checked for the ``f(t, x, ud, params, dx)`` form (see :func:`rhs`)."""
 
-    dispatcher: object = field(repr=False)
+    dispatcher: Callable[..., None] = field(repr=False)
     name: str = ""
 
 
-def rhs(func):
+def rhs(func: Any) -> RHS:
     """Decorator: make a numba-compiled function usable as plant dynamics.
 
     The function must be compiled with ``numba.njit`` and have the form
@@ -88,14 +95,15 @@ def rhs(func):
     return RHS(func, getattr(func, "__name__", ""))
 
 
-def _function_digest(fn):
+def _function_digest(fn: Any) -> str:
     """SHA-256 of a user's ``@rhs`` function: its file, and what numba compiles from it (byte
     code, closure values, frozen globals, the numba functions it calls): two functions made by
     one factory with different captured values differ."""
     py = python_function(fn)
     h = hashlib.sha256()
     try:
-        with open(inspect.getsourcefile(py), "rb") as fh:
+        # no source file (None) raises TypeError here, handled below like a missing file
+        with open(inspect.getsourcefile(py), "rb") as fh:  # type: ignore[arg-type]
             h.update(fh.read())
     except (OSError, TypeError):
         pass
@@ -104,10 +112,10 @@ def _function_digest(fn):
     return h.hexdigest()
 
 
-_MODELS = {}
+_MODELS: dict[Any, type[NumbaPlant]] = {}
 
 
-def _model_for(dynamics):
+def _model_for(dynamics: RHS) -> type[NumbaPlant]:
     """The model class running ``dynamics`` (made once per function and process)."""
     f = dynamics.dispatcher
     model = _MODELS.get(f)
@@ -116,10 +124,13 @@ def _model_for(dynamics):
     digest = _function_digest(f)
     tag = f"{''.join(c if c.isalnum() else '_' for c in python_function(f).__qualname__)}_{digest[:12]}"
     # module-level names: the kernels' disk cache pickles the record type by reference
-    record = collections.namedtuple(f"RHSRecord_{tag}", ["C", "lo", "hi", "params", "ud"])
+    # a type name made at run time (one per user function), which mypy cannot follow
+    record = collections.namedtuple(  # type: ignore[misc]
+        f"RHSRecord_{tag}", ["C", "lo", "hi", "params", "ud"])
     record.__module__ = __name__
 
-    def _dynamics(p, t, x, u, d, dx):
+    def _dynamics(p: Any, t: float, x: FloatArray, u: FloatArray, d: FloatArray,
+                  dx: FloatArray) -> None:
         # ud: the clipped inputs then the disturbances, in the record's scratch row
         m = p.lo.size
         n = p.C.shape[1]
@@ -129,7 +140,7 @@ def _model_for(dynamics):
             p.ud[m + j] = d[j]
         f(t, x[:n], p.ud, p.params, dx[:n])
 
-    def _output(p, t, x, d, y):
+    def _output(p: Any, t: float, x: FloatArray, d: FloatArray, y: FloatArray) -> None:
         C = p.C
         for i in range(C.shape[0]):
             s = 0.0
@@ -150,7 +161,7 @@ def _model_for(dynamics):
     return model
 
 
-def _own_digest():
+def _own_digest() -> str:
     from .._dispatch import model_digest
 
     return model_digest(NumbaPlant)
@@ -180,7 +191,13 @@ class NumbaPlant(Plant):
     name : str, optional
     """
 
-    def __new__(cls, dynamics=None, *args, **kwargs):
+    # sizes set per instance by __init__
+    nstates: int
+    ninputs: int
+    ndisturbances: int
+    noutputs: int
+
+    def __new__(cls, dynamics: RHS | None = None, *args: Any, **kwargs: Any) -> NumbaPlant:
         if cls is NumbaPlant:
             if not isinstance(dynamics, RHS):
                 raise TypeError(
@@ -189,8 +206,9 @@ class NumbaPlant(Plant):
             cls = _model_for(dynamics)
         return object.__new__(cls)
 
-    def __init__(self, dynamics, nstates, ninputs=1, ndisturbances=0, C=None, params=(),
-                 input_limits=None, name="plant"):
+    def __init__(self, dynamics: RHS, nstates: int, ninputs: int = 1, ndisturbances: int = 0,
+                 C: ArrayLike | None = None, params: ArrayLike = (),
+                 input_limits: tuple[Any, Any] | None = None, name: str | None = "plant") -> None:
         for k, v, lo in (("nstates", nstates, 1), ("ninputs", ninputs, 1),
                          ("ndisturbances", ndisturbances, 0)):
             # a bound far above any real model, below sizes whose arrays cannot exist
@@ -209,18 +227,18 @@ class NumbaPlant(Plant):
         self.name = name
 
     @property
-    def state_labels(self):
+    def state_labels(self) -> list[str]:
         return [f"x[{i}]" for i in range(self.nstates)]
 
     @property
-    def disturbance_labels(self):
+    def disturbance_labels(self) -> list[str]:
         return [f"d[{i}]" for i in range(self.ndisturbances)]
 
     @property
-    def params(self):
+    def params(self) -> dict[str, Any]:
         return {"params": self.param_values.copy()}
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> NumbaPlant:
         unknown = set(changes) - {"params"}
         if unknown:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)} for NumbaPlant; "
@@ -230,20 +248,20 @@ class NumbaPlant(Plant):
                           changes.get("params", self.param_values), (self._lo, self._hi),
                           self.name)
 
-    def actuator_limits(self):
+    def actuator_limits(self) -> tuple[FloatArray, FloatArray]:
         return self._lo.copy(), self._hi.copy()
 
-    def record(self):
+    def record(self) -> Any:
         return self.Record(self.C, self._lo, self._hi, self.param_values,
                            np.zeros(self.ninputs + self.ndisturbances))
 
-    def _model_functions(self):
+    def _model_functions(self) -> tuple[IOFunction, IOFunction]:
         # the user's function in plain Python: numpy checks its indexing (see _probe.py)
         f, n, m, C, pv = (python_function(self.dynamics_function.dispatcher), self.nstates,
                           self.ninputs, self.C, self.param_values)
         lo, hi = self._lo, self._hi
 
-        def upd(t, x, ud, params):
+        def upd(t: float, x: ArrayLike, ud: ArrayLike, params: Any) -> FloatArray:
             dx = np.empty(n)
             ud = np.array(ud, dtype=float)
             ud[:m] = np.clip(ud[:m], lo, hi)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from .._validate import check_finite_scalar
 from .base import Plant, input_limits_arrays
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 __all__ = ["Pendulum"]
 
@@ -61,7 +64,7 @@ class Pendulum(Plant):
     disturbance_labels = ("d",)
     output_labels = ("theta",)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_finite_scalar("m", self.m, low=0.0, low_open=True)
         check_finite_scalar("l", self.l, low=0.0, low_open=True)
         check_finite_scalar("b", self.b, low=0.0)
@@ -72,19 +75,20 @@ class Pendulum(Plant):
                 raise TypeError(f"{k} must be a real number (infinite allowed), got {v!r}")
         input_limits_arrays("(u_min, u_max)", (self.u_min, self.u_max), 1)
 
-    def actuator_limits(self):
+    def actuator_limits(self) -> tuple[FloatArray, FloatArray]:
         return np.array([self.u_min], dtype=float), np.array([self.u_max], dtype=float)
 
-    def record(self):
+    def record(self) -> PendulumRecord:
         return PendulumRecord(float(self.m), float(self.l), float(self.b), float(self.g),
                               float(self.u_min), float(self.u_max))
 
     @staticmethod
-    def dynamics(p, t, x, u, d, dx):
+    def dynamics(p: PendulumRecord, t: float, x: FloatArray, u: FloatArray, d: FloatArray,
+                 dx: FloatArray) -> None:
         torque = min(max(u[0], p.u_min), p.u_max) + d[0]
         dx[0] = x[1]
         dx[1] = (torque - p.b * x[1] - p.m * p.g * p.l * math.sin(x[0])) / (p.m * p.l * p.l)
 
     @staticmethod
-    def output(p, t, x, d, y):
+    def output(p: PendulumRecord, t: float, x: FloatArray, d: FloatArray, y: FloatArray) -> None:
         y[0] = x[0]

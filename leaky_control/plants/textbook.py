@@ -7,17 +7,22 @@ names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .._validate import check_finite_scalar
 from .linear import LinearPlant
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 __all__ = ["DCMotor", "FirstOrderLag", "MassSpringDamper"]
 
 
-def _check_model(name, phys, **matrices):
+def _check_model(name: str, phys: Mapping[str, Any], **matrices: ArrayLike) -> None:
     """Refuse parameters whose ratios overflow (tau = 1e-320 makes A = -1/tau infinite), by
     naming the parameters rather than the matrix built from them."""
     for key, value in matrices.items():
@@ -27,7 +32,7 @@ def _check_model(name, phys, **matrices):
                              "ratios overflow); use values of a physical scale")
 
 
-def _fields_repr(obj, names):
+def _fields_repr(obj: object, names: Iterable[str]) -> str:
     return ", ".join(f"{k}={getattr(obj, k)!r}" for k in names)
 
 
@@ -43,7 +48,11 @@ class MassSpringDamper(LinearPlant):
         Force saturation.
     """
 
-    def __init__(self, m=1.0, c=1.0, k=1.0, input_limits=None, name=None):
+    if TYPE_CHECKING:
+        _phys: dict[str, Any]  # the physical parameters, as given (validated)
+
+    def __init__(self, m: float = 1.0, c: float = 1.0, k: float = 1.0,
+                 input_limits: tuple[Any, Any] | None = None, name: str | None = None) -> None:
         m = check_finite_scalar("m", m, low=0.0, low_open=True)
         c = check_finite_scalar("c", c, low=0.0)
         k = check_finite_scalar("k", k, low=0.0)
@@ -55,20 +64,28 @@ class MassSpringDamper(LinearPlant):
             input_limits=input_limits, name=name or "mass-spring-damper",
         )
 
-    state_labels = property(lambda self: ["position", "velocity"])
-    output_labels = property(lambda self: ["position"])
-    params = property(lambda self: dict(self._phys))
+    @property
+    def state_labels(self) -> list[str]:
+        return ["position", "velocity"]
 
-    def replace(self, **changes):
+    @property
+    def output_labels(self) -> list[str]:
+        return ["position"]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._phys)
+
+    def replace(self, **changes: Any) -> LinearPlant:
         kw = dict(self._phys, input_limits=self.input_limits, name=self.name)
         _check_known(self, changes, kw)
         return type(self)(**{**kw, **changes})
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"MassSpringDamper({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"
 
 
-def _check_known(obj, changes, kw):
+def _check_known(obj: object, changes: Mapping[str, Any], kw: Mapping[str, Any]) -> None:
     unknown = set(changes) - set(kw)
     if unknown:
         raise ValueError(
@@ -94,8 +111,12 @@ class DCMotor(LinearPlant):
         Voltage saturation.
     """
 
-    def __init__(self, J=0.01, b=0.1, K=0.01, R=1.0, L=0.5, output="speed", input_limits=None,
-                 name=None):
+    if TYPE_CHECKING:
+        _phys: dict[str, Any]  # the physical parameters, as given (validated)
+
+    def __init__(self, J: float = 0.01, b: float = 0.1, K: float = 0.01, R: float = 1.0,
+                 L: float = 0.5, output: Literal["speed", "angle"] = "speed",
+                 input_limits: tuple[Any, Any] | None = None, name: str | None = None) -> None:
         J = check_finite_scalar("J", J, low=0.0, low_open=True)
         b = check_finite_scalar("b", b, low=0.0)
         K = check_finite_scalar("K", K, low=0.0, low_open=True)
@@ -116,16 +137,28 @@ class DCMotor(LinearPlant):
             C = [[1.0, 0.0, 0.0]]
         super().__init__(A=A, B=B, C=C, E=E, input_limits=input_limits, name=name or "dc-motor")
 
-    state_labels = property(
-        lambda self: (["angle"] if self._phys["output"] == "angle" else []) + ["speed", "current"]
-    )
-    input_labels = property(lambda self: ["voltage"])
-    disturbance_labels = property(lambda self: ["load_torque"])
-    output_labels = property(lambda self: [self._phys["output"]])
-    params = property(lambda self: dict(self._phys))
+    @property
+    def state_labels(self) -> list[str]:
+        return (["angle"] if self._phys["output"] == "angle" else []) + ["speed", "current"]
+
+    @property
+    def input_labels(self) -> list[str]:
+        return ["voltage"]
+
+    @property
+    def disturbance_labels(self) -> list[str]:
+        return ["load_torque"]
+
+    @property
+    def output_labels(self) -> list[str]:
+        return [self._phys["output"]]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._phys)
     replace = MassSpringDamper.replace
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DCMotor({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"
 
 
@@ -142,7 +175,11 @@ class FirstOrderLag(LinearPlant):
     input_limits : (lower, upper), optional
     """
 
-    def __init__(self, gain=1.0, tau=1.0, input_limits=None, name=None):
+    if TYPE_CHECKING:
+        _phys: dict[str, Any]  # the physical parameters, as given (validated)
+
+    def __init__(self, gain: float = 1.0, tau: float = 1.0,
+                 input_limits: tuple[Any, Any] | None = None, name: str | None = None) -> None:
         gain = check_finite_scalar("gain", gain)
         tau = check_finite_scalar("tau", tau, low=0.0, low_open=True)
         object.__setattr__(self, "_phys", dict(gain=gain, tau=tau))
@@ -150,8 +187,11 @@ class FirstOrderLag(LinearPlant):
         super().__init__(A=[[-1.0 / tau]], B=[[gain / tau]], C=[[1.0]], input_limits=input_limits,
                          name=name or "first-order-lag")
 
-    params = property(lambda self: dict(self._phys))
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._phys)
+
     replace = MassSpringDamper.replace
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"FirstOrderLag({', '.join(f'{k}={v!r}' for k, v in self._phys.items())})"

@@ -9,12 +9,19 @@ limits the plant applies.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from .._validate import as_finite_array, check_finite_scalar
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
+    from .base import Plant
 
 __all__ = ["OperatingPoint", "operating_point"]
 
@@ -40,7 +47,9 @@ class OperatingPoint(NamedTuple):
     residual: float
 
 
-def operating_point(plant, output, disturbance=None, *, guess=None, tol=1e-10):
+def operating_point(plant: Plant, output: ArrayLike, disturbance: ArrayLike | None = None, *,
+                    guess: OperatingPoint | tuple[Any, Any] | None = None,
+                    tol: float = 1e-10) -> OperatingPoint:
     """The equilibrium state and constant input that hold the output at a set point.
 
     Solves ``f(x*, u*, d) = 0`` and ``h(x*, d) = output`` for the ``n`` states and ``m``
@@ -125,16 +134,16 @@ def operating_point(plant, output, disturbance=None, *, guess=None, tol=1e-10):
 
     upd, out = plant._model_functions()
 
-    def output_of(x):
+    def output_of(x: FloatArray) -> FloatArray:
         return np.array(x, dtype=float) if out is None else \
             np.asarray(out(0.0, x, np.concatenate([np.zeros(m), d]), None), dtype=float)
 
-    def equations(z):
+    def equations(z: FloatArray) -> FloatArray:
         x, u = z[:n], z[n:]
         dx = np.asarray(upd(0.0, x, np.concatenate([u, d]), None), dtype=float)
         return np.concatenate([dx, output_of(x) - y_ref])
 
-    def jacobian(z):
+    def jacobian(z: FloatArray) -> FloatArray:
         Jx, Ju, Cx = plant.jacobian(z[:n], z[n:], d)
         J = np.zeros((n + p, n + m))
         J[:n, :n], J[:n, n:], J[n:, :n] = Jx, Ju, Cx
@@ -184,7 +193,9 @@ def operating_point(plant, output, disturbance=None, *, guess=None, tol=1e-10):
         "if one exists elsewhere, start from it with guess=(state, input)")
 
 
-def _polish(equations, jacobian, z, lb, ub, iterations=8):
+def _polish(equations: Callable[[FloatArray], FloatArray],
+            jacobian: Callable[[FloatArray], FloatArray], z: FloatArray, lb: FloatArray,
+            ub: FloatArray, iterations: int = 8) -> tuple[FloatArray, FloatArray]:
     """Newton steps projected onto the bounds, kept while they lower the residual.
 
     The trust-region reflective iterates approach an input's limit only geometrically; a
@@ -200,7 +211,7 @@ def _polish(equations, jacobian, z, lb, ub, iterations=8):
     return z, F
 
 
-def _guess(guess, n, m):
+def _guess(guess: Any, n: int, m: int) -> tuple[FloatArray | None, FloatArray | None]:
     """``(x0, u0)`` from ``guess`` (a pair or an OperatingPoint; None parts stay None)."""
     if guess is None:
         return None, None
@@ -218,7 +229,8 @@ def _guess(guess, n, m):
     return x0, u0
 
 
-def _limits_in_the_way(J, F, u, lo, hi, n, labels):
+def _limits_in_the_way(J: FloatArray, F: FloatArray, u: FloatArray, lo: FloatArray,
+                       hi: FloatArray, n: int, labels: Sequence[str]) -> list[str]:
     """Descriptions of the inputs held at a limit that the residual pushes beyond it."""
     g = J[:, n:].T @ F  # gradient of |F|^2 / 2 with respect to u
     size = np.linalg.norm(J[:, n:], axis=0) * np.linalg.norm(F)
@@ -237,5 +249,5 @@ def _limits_in_the_way(J, F, u, lo, hi, n, labels):
     return out
 
 
-def _describe(name, v):
+def _describe(name: str, v: FloatArray) -> str:
     return f"{name}={v[0]:g}" if v.size == 1 else f"{name}={[float(f'{a:g}') for a in v]}"

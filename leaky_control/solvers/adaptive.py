@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Real
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -28,6 +28,9 @@ from .loop import (
     signals_at_call,
 )
 from .stops import STOP_REL, next_sample
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 __all__ = ["AdaptiveSolver", "accept_step", "initial_step", "start_run", "step_window"]
 
@@ -66,7 +69,7 @@ class AdaptiveSolver(Solver):
 
     adaptive: ClassVar[bool] = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_finite_scalar("rtol", self.rtol, low=RTOL_FLOOR, high=1.0, high_open=True)
         check_finite_scalar("atol", self.atol, low=0.0, low_open=True)
         check_finite_scalar("dtmin", self.dtmin, low=0.0)
@@ -80,10 +83,10 @@ class AdaptiveSolver(Solver):
         if self.first_step is not None:
             check_finite_scalar("first_step", self.first_step, low=0.0, low_open=True)
 
-    def record(self):
+    def record(self) -> Any:
         return self.Record(self.order)
 
-    def options(self, max_step=None):
+    def options(self, max_step: float | None = None) -> FloatArray:
         """The body's option vector ``[rtol, atol, dtmin, dtmax, max_steps, first_step,
         stop_rel, stop]`` (``first_step`` 0: automatic; ``stop_rel``: see
         :func:`.stops.signal_stops`; ``stop``, always last, is set nonzero from another thread
@@ -91,7 +94,7 @@ class AdaptiveSolver(Solver):
         return np.array([self.rtol, self.atol, self.dtmin, self.dtmax, float(self.max_steps),
                          0.0 if self.first_step is None else self.first_step, STOP_REL, 0.0])
 
-    def stats(self, info, max_step=None):
+    def stats(self, info: FloatArray, max_step: float | None = None) -> dict[str, Any]:
         """``nfev`` (evaluations of the integration), ``naccept``, ``nreject``, ``nsteps``
         (accepted plus rejected) and ``failure_time`` (NaN after a complete run)."""
         return {"nfev": int(info[2]), "naccept": int(info[3]), "nreject": int(info[4]),
@@ -99,8 +102,10 @@ class AdaptiveSolver(Solver):
 
 
 @njit(_nrt=False)
-def start_run(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, f0, r, d, y, uraw, u, out_x,
-              out_y, out_u, out_uraw):
+def start_run(P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+              r_sig: FloatArray, d_sig: FloatArray, X: FloatArray, f0: FloatArray, r: FloatArray,
+              d: FloatArray, y: FloatArray, uraw: FloatArray, u: FloatArray, out_x: FloatArray,
+              out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray) -> tuple[int, float]:
     """Record output 0 (a sampled controller samples first, so the held command is the one
     computed at ``t_out[0]``) and write the field at the initial point into ``f0``. Returns
     ``(nsample, next sample instant)``."""
@@ -119,8 +124,10 @@ def start_run(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, f0, r, d, y, uraw, 
 
 
 @njit(_nrt=False)
-def initial_step(P, C, n, sampled, t_out, r_sig, d_sig, X, f0, Xt, f1, r, d, y, uraw, u,
-                 rtol, atol, dtmax, hexp):
+def initial_step(P: Any, C: Any, n: int, sampled: bool, t_out: FloatArray, r_sig: FloatArray,
+                 d_sig: FloatArray, X: FloatArray, f0: FloatArray, Xt: FloatArray, f1: FloatArray,
+                 r: FloatArray, d: FloatArray, y: FloatArray, uraw: FloatArray, u: FloatArray,
+                 rtol: float, atol: float, dtmax: float, hexp: float) -> float:
     """Hairer's starting step (HINIT) for a method whose local error is O(h^(1/hexp)).
 
     ``f0`` is the field at ``(t_out[0], X)``; one more evaluation (into ``f1``, at the
@@ -160,8 +167,10 @@ _INTERRUPTED = int(Status.INTERRUPTED)
 
 
 @njit(inline="always", _nrt=False)
-def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_steps, dtmin,
-                dtmax, nonfinite_trial, info, opts):
+def step_window(t_out: FloatArray, stops: FloatArray, istop: int, t: float, h: float, sampled: bool,
+                nxt_sample: float, nsteps: int, max_steps: int, dtmin: float, dtmax: float,
+                nonfinite_trial: bool, info: FloatArray,
+                opts: FloatArray) -> tuple[bool, int, float, float, bool, bool]:
     """Where the next trial step may go: ``(ok, istop, h, tn, hit, at_sample)``.
 
     Copied into each solver body (one call site each): as a called function it cost 12 % of
@@ -201,9 +210,13 @@ def step_window(t_out, stops, istop, t, h, sampled, nxt_sample, nsteps, max_step
 
 
 @njit(inline="always", _nrt=False)
-def accept_step(P, C, n, sampled, dts, t_out, r_sig, d_sig, X, Xn, f0, f_new, tn, hit,
-                at_sample, kout, nsample, nxt_sample, kh, r, d, y, uraw, u, out_x, out_y,
-                out_u, out_uraw, info):
+def accept_step(P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+                r_sig: FloatArray, d_sig: FloatArray, X: FloatArray, Xn: FloatArray, f0: FloatArray,
+                f_new: FloatArray, tn: float, hit: bool, at_sample: bool, kout: int, nsample: int,
+                nxt_sample: float, kh: int, r: FloatArray, d: FloatArray, y: FloatArray,
+                uraw: FloatArray, u: FloatArray, out_x: FloatArray, out_y: FloatArray,
+                out_u: FloatArray, out_uraw: FloatArray,
+                info: FloatArray) -> tuple[bool, int, int, float, int, int]:
     """Move to an accepted step's end ``(tn, Xn)`` (outputs inside the step already written).
 
     Copies ``Xn`` to ``X`` and the end derivative ``f_new`` to ``f0`` (first same as last),

@@ -17,7 +17,12 @@ kernel per (solver, plant, controller) through :mod:`.kernels`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
+
 from .._dispatch import register
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray
 
 __all__ = ["Solver"]
 
@@ -30,9 +35,20 @@ class Solver:
     """Base class of the solvers (see the module docstring)."""
 
     #: adaptive solvers choose their steps by error control; fixed-step ones need ``max_step``
-    adaptive = False
+    adaptive: ClassVar[bool] = False
+    #: order of the method, its record class and its compiled body (set per solver class)
+    order: ClassVar[int]
+    Record: ClassVar[type[Any]]
+    _nb_run: ClassVar[Any]
+    if TYPE_CHECKING:
+        # what the simulator reads of every solver (each concrete one is a dataclass)
+        max_steps: int
 
-    def __init_subclass__(cls, **kwargs):
+        def record(self) -> Any: ...
+
+        def options(self, max_step: float) -> FloatArray: ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__
         if "run" in own:
@@ -45,7 +61,7 @@ class Solver:
             # its own record, which selects its constants inside that body
             register(cls, own["Record"])
 
-    def stats(self, info, max_step=None):
+    def stats(self, info: FloatArray, max_step: float | None = None) -> dict[str, Any]:
         """The run statistics of ``info`` as ``TimeResponseData.stats`` holds them
         (``max_step``: the fixed step in use, for fixed-step solvers)."""
         raise NotImplementedError

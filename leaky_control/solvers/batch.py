@@ -18,6 +18,8 @@ parallel kernel at once).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from numba import prange
 from numba.core.errors import TypingError
@@ -27,10 +29,17 @@ from .._dispatch import model_of
 from ..step_metrics import step_metrics
 from .kernels import _renamed
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+    from .._typing import FloatArray, IntArray
+
 __all__ = ["columns", "record_at", "sweep_parallel", "sweep_serial"]
 
 
-def columns(records):
+def columns(records: Sequence[tuple[Any, ...]]) -> tuple[NDArray[Any], ...]:
     """The records of a group's points as one array per field (see the module docstring)."""
     first = records[0]
     cols = []
@@ -47,32 +56,39 @@ def columns(records):
     return tuple(cols)
 
 
-def record_at(proto, cols, i):
+def record_at(proto: tuple[Any, ...], cols: Sequence[NDArray[Any]], i: int) -> Any:
     """Point ``i``'s record, of ``proto``'s class, from :func:`columns`."""
     return type(proto)(*(c[i] for c in cols))
 
 
+# unannotated: numba's @overload compares this signature, annotations included, with that
+# of the impl it returns
 @overload(record_at)
-def _record_at(proto, cols, i):
+def _record_at(proto, cols, i):  # type: ignore[no-untyped-def]
     cls = getattr(proto, "instance_class", None)
     if cls is None:
         raise TypingError(f"record_at needs a named-tuple record, got {proto}")
     args = ", ".join(f"cols[{k}][i]" for k in range(len(proto)))
-    ns = {}
+    ns: dict[str, Any] = {}
     exec(f"def impl(proto, cols, i):\n    return cls({args})\n", {"cls": cls}, ns)  # noqa: S102
     return ns["impl"]
 
 
-def solve(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y, out_u,
-          out_uraw, info):
+def solve(s: Any, P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+          r_sig: FloatArray, d_sig: FloatArray, x0: FloatArray, opts: FloatArray, out_x: FloatArray,
+          out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray, info: FloatArray) -> None:
     """The solver's body for record ``s``; each specialisation of the sweep kernel binds this
     name to it directly (this lookup is what runs without numba)."""
     model_of(s)._nb_run(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y,
                         out_u, out_uraw, info)
 
 
-def _sweep(S, P0, C0, PS, CS, n, SAMPLED, DTS, t_out, R, ridx, D, didx, X0, OPTS, LIM,
-           out_index, has_loop, mopts, MET, INFO, keep, OX, OY, OU, OUR):
+def _sweep(S: Any, P0: Any, C0: Any, PS: tuple[NDArray[Any], ...],
+           CS: tuple[NDArray[Any], ...], n: int, SAMPLED: NDArray[np.bool_], DTS: FloatArray,
+           t_out: FloatArray, R: FloatArray, ridx: IntArray, D: FloatArray, didx: IntArray,
+           X0: FloatArray, OPTS: FloatArray, LIM: FloatArray, out_index: int, has_loop: bool,
+           mopts: FloatArray, MET: FloatArray, INFO: FloatArray, keep: bool, OX: FloatArray,
+           OY: FloatArray, OU: FloatArray, OUR: FloatArray) -> None:
     NP = X0.shape[0]
     T = t_out.size
     nx = X0.shape[1]

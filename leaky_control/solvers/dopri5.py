@@ -12,7 +12,7 @@ from .explicit_rk import ExplicitRK, Tableau
 __all__ = ["Dopri5"]
 
 
-def _tableau():
+def _tableau() -> Tableau:
     # Hairer, Norsett & Wanner I, table II.5.2
     c = [0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0]
     A = np.zeros((7, 7))
@@ -45,7 +45,8 @@ class Dopri5Record(NamedTuple):
 @dataclass(frozen=True)
 class Dopri5(ExplicitRK):
     __doc__ = ("Adaptive Dormand-Prince 5(4) (Hairer's ``dopri5``) with a 4th-order dense "
-               "output.\n" + ExplicitRK.__doc__.split("\n", 1)[1])
+               # partition: see Tsit5 (python -OO leaves a one-line docstring)
+               "output.\n" + (ExplicitRK.__doc__ or "").partition("\n")[2])
 
     order: ClassVar[int] = 5
     tableau: ClassVar[Tableau] = _tableau()

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -58,6 +58,11 @@ from .loop import (
     signals_at_call,
 )
 from .stops import kink_stops
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray
 
 __all__ = ["ExplicitRK", "Tableau"]
 
@@ -95,15 +100,28 @@ class Tableau:
         Order of the embedded solution (sets the step-size exponent).
     """
 
-    c: np.ndarray
-    A: np.ndarray
-    b: np.ndarray
-    e: np.ndarray
-    dense: np.ndarray
-    order: int
-    embedded_order: int
+    if TYPE_CHECKING:
+        # the constructor takes array_like; __post_init__ leaves float64 arrays
+        c: FloatArray
+        A: FloatArray
+        b: FloatArray
+        e: FloatArray
+        dense: FloatArray
+        order: int
+        embedded_order: int
 
-    def __post_init__(self):
+        def __init__(self, c: ArrayLike, A: ArrayLike, b: ArrayLike, e: ArrayLike,
+                     dense: ArrayLike, order: int, embedded_order: int) -> None: ...
+    else:
+        c: np.ndarray
+        A: np.ndarray
+        b: np.ndarray
+        e: np.ndarray
+        dense: np.ndarray
+        order: int
+        embedded_order: int
+
+    def __post_init__(self) -> None:
         for k in ("c", "A", "b", "e", "dense"):
             object.__setattr__(self, k, np.ascontiguousarray(getattr(self, k), dtype=float))
         s = self.c.size
@@ -118,34 +136,41 @@ class Tableau:
         if not np.allclose(self.dense.sum(axis=1), self.b, rtol=0, atol=1e-12):
             raise ValueError("the dense output must equal the solution at theta = 1")
 
-    def weights_at(self, theta):
+    def weights_at(self, theta: float) -> tuple[FloatArray, FloatArray]:
         """Dense-output weights ``b_i(theta)`` and their derivatives ``b_i'(theta)``."""
         powers = theta ** np.arange(1, self.dense.shape[1] + 1)
         dpowers = np.arange(1, self.dense.shape[1] + 1) * theta ** np.arange(self.dense.shape[1])
         return self.dense @ powers, self.dense @ dpowers
 
 
-def tableau_of(s):
+def tableau_of(s: Any) -> tuple[Any, ...]:
     """The method's constants ``(c, A, b, e, dense, mid, dmid, expo, hexp)``."""
     return _constants(model_of(s).tableau)
 
 
-def _constants(tab):
+def _constants(tab: Tableau) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
+                                      FloatArray, FloatArray, FloatArray, float, float]:
     mid, dmid = tab.weights_at(0.5)
     return (tab.c, tab.A, tab.b, tab.e, tab.dense, mid, dmid,
             1.0 / (tab.embedded_order + 1) - 0.75 * BETA, 1.0 / tab.order)
 
 
+# unannotated: numba's @overload compares this signature, annotations included, with the
+# lambda it returns
 @overload(tableau_of)
-def _tableau_of(s):
+def _tableau_of(s):  # type: ignore[no-untyped-def]
     # the constants as separate closure variables: numba freezes each array as a constant
     c, A, b, e, dense, mid, dmid, expo, hexp = _constants(registered_model(s).tableau)
     return lambda s: (c, A, b, e, dense, mid, dmid, expo, hexp)
 
 
 @njit(_nrt=False)
-def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, out_u,
-             out_uraw, info, X, Xn, Xt, K, kd, Q, y, u, uraw, r, d, stops, nstops):
+def _rk_body(s: Any, P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+             r_sig: FloatArray, d_sig: FloatArray, opts: FloatArray, out_x: FloatArray,
+             out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray, info: FloatArray,
+             X: FloatArray, Xn: FloatArray, Xt: FloatArray, K: FloatArray, kd: FloatArray,
+             Q: FloatArray, y: FloatArray, u: FloatArray, uraw: FloatArray, r: FloatArray,
+             d: FloatArray, stops: FloatArray, nstops: int) -> None:
     c, A, b, e, dense, mid, dmid, expo1, hexp = tableau_of(s)
     S = c.size
     L = S - 1
@@ -287,8 +312,10 @@ def _rk_body(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, opts, out_x, out_y, 
     info[4] = nreject
 
 
-def simulate_rk(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y, out_u,
-                out_uraw, info):
+def simulate_rk(s: Any, P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+                r_sig: FloatArray, d_sig: FloatArray, x0: FloatArray, opts: FloatArray,
+                out_x: FloatArray, out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray,
+                info: FloatArray) -> None:
     """Allocate the scratch arrays and run the adaptive body."""
     tab = tableau_of(s)
     S = tab[0].size

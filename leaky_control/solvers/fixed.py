@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -28,6 +28,9 @@ from .loop import (
     loop_scratch,
 )
 
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+
 __all__ = ["RK4", "Euler"]
 
 METHOD_EULER = 0
@@ -38,8 +41,12 @@ _C = (0.0, 0.5, 0.5, 1.0)
 
 
 @njit(_nrt=False)
-def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, min_substeps,
-                out_x, out_y, out_u, out_uraw, info, X, Xt, K, y, u, uraw, r, d, opts):
+def _fixed_body(P: Any, C: Any, n: int, sampled: bool, dts: float, method: int,
+                t_out: FloatArray, r_sig: FloatArray, d_sig: FloatArray, max_step: float,
+                min_substeps: int, out_x: FloatArray, out_y: FloatArray, out_u: FloatArray,
+                out_uraw: FloatArray, info: FloatArray, X: FloatArray, Xt: FloatArray,
+                K: FloatArray, y: FloatArray, u: FloatArray, uraw: FloatArray, r: FloatArray,
+                d: FloatArray, opts: FloatArray) -> None:
     nx = X.size
     nt = t_out.size
     nst = 4 if method == METHOD_RK4 else 1
@@ -127,8 +134,10 @@ def _fixed_body(P, C, n, sampled, dts, method, t_out, r_sig, d_sig, max_step, mi
     info[2] = nsteps_total
 
 
-def simulate_fixed(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts, out_x, out_y,
-                   out_u, out_uraw, info):
+def simulate_fixed(s: Any, P: Any, C: Any, n: int, sampled: bool, dts: float,
+                   t_out: FloatArray, r_sig: FloatArray, d_sig: FloatArray, x0: FloatArray,
+                   opts: FloatArray, out_x: FloatArray, out_y: FloatArray, out_u: FloatArray,
+                   out_uraw: FloatArray, info: FloatArray) -> None:
     """Allocate the scratch arrays and run the fixed-step body (``s.method``: Euler or RK4;
     ``opts = [max_step, substeps, stop]``)."""
     X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 5)
@@ -153,14 +162,15 @@ class _FixedStep(Solver):
     #: evaluations of the vector field per step
     stages: ClassVar[int] = 1
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.max_step is not None:
             check_finite_scalar("max_step", self.max_step, low=0.0, low_open=True)
         # counts travel to the kernel as float64: above 2**53 they would not be exact
         check_int("substeps", self.substeps, low=1, high=MAX_COUNT)
         check_int("max_steps", self.max_steps, low=1, high=MAX_COUNT)
 
-    def planned_steps(self, t, max_step, sample_time=None):
+    def planned_steps(self, t: FloatArray, max_step: float,
+                      sample_time: float | None = None) -> float:
         """The number of steps a run on output times ``t`` takes (checked against
         ``max_steps`` before the run starts)."""
         with np.errstate(over="ignore"):  # an absurd horizon counts inf steps: refused
@@ -172,17 +182,22 @@ class _FixedStep(Solver):
 
     run = staticmethod(simulate_fixed)
 
-    def record(self):
+    #: the kernel's method number, set by each concrete solver
+    method_code: ClassVar[int]
+
+    def record(self) -> FixedStepRecord:
         return FixedStepRecord(self.method_code)
 
-    def options(self, max_step):
+    def options(self, max_step: float) -> FloatArray:
         """``[max_step, substeps, stop]`` for the body; ``max_step`` is the step in use; ``stop``,
         always last, is set nonzero from another thread to stop a run."""
         return np.array([float(max_step), float(self.substeps), 0.0])
 
-    def stats(self, info, max_step=None):
+    def stats(self, info: FloatArray, max_step: float | None = None) -> dict[str, Any]:
         return {"nsteps": int(info[2]), "nfev": int(self.stages * info[2]),
-                "max_step": float(max_step), "failure_time": float(info[1])}
+                # no step given (a direct call): NaN, not float(None)'s TypeError
+                "max_step": math.nan if max_step is None else float(max_step),
+                "failure_time": float(info[1])}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ import hashlib
 import os
 import threading
 import types as pytypes
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from .._dispatch import model_digest
 from .._jit import KernelCacheWarning, enable_disk_cache
@@ -44,12 +46,12 @@ _SOURCES = (sorted((_PKG / "solvers").glob("*.py"))
             + [_PKG / "_dispatch.py", _PKG / "_jit.py", _PKG / "activations.py",
                _PKG / "status.py", _PKG / "step_metrics.py"])
 
-_DIGEST = None
-_KERNELS = {}
+_DIGEST: str | None = None
+_KERNELS: dict[tuple[Any, ...], Any] = {}
 _LOCK = threading.Lock()
 
 
-def package_digest():
+def package_digest() -> str:
     """SHA-256 over the library sources every kernel is compiled from."""
     global _DIGEST
     if _DIGEST is None:
@@ -61,12 +63,13 @@ def package_digest():
     return _DIGEST
 
 
-def _cacheable(model):
+def _cacheable(model: Any) -> bool:
     return "<locals>" not in model.__qualname__ and "<locals>" not in \
         model.Record.__qualname__
 
 
-def _renamed(func, name, bind=None):
+def _renamed(func: Any, name: str,
+             bind: Mapping[str, Any] | None = None) -> pytypes.FunctionType:
     """The same code as a function of another name (numba names cache files after it),
     with the global names in ``bind`` bound to other objects."""
     glb = func.__globals__ if not bind else {**func.__globals__, **bind}
@@ -74,10 +77,11 @@ def _renamed(func, name, bind=None):
     f.__qualname__ = name
     f.__module__ = func.__module__
     f.__doc__ = func.__doc__
+    f.__annotations__ = dict(func.__annotations__)  # FunctionType() leaves them out
     return f
 
 
-def _drop_older(dispatcher, stem, digest):
+def _drop_older(dispatcher: Any, stem: str, digest: str) -> None:
     """Remove cache files of ``stem`` whose digest is not ``digest`` (stale by construction)."""
     try:
         impl = dispatcher._cache._impl
@@ -94,7 +98,8 @@ def _drop_older(dispatcher, stem, digest):
                 pass  # another process removed it, or the folder is read-only
 
 
-def kernel(entry, *models, bind=None, **jit_options):
+def kernel(entry: Callable[..., Any], *models: type, bind: Mapping[str, Any] | None = None,
+           **jit_options: Any) -> Any:
     """The dispatcher of ``entry`` specialised to some models (solver, plant, controller).
 
     Parameters
@@ -143,7 +148,7 @@ def kernel(entry, *models, bind=None, **jit_options):
     return d
 
 
-def kernel_source(dispatcher):
+def kernel_source(dispatcher: Any) -> str:
     """``"cache"`` when every compilation of ``dispatcher`` came from the disk cache, else
     ``"compiled"``."""
     stats = dispatcher.stats

@@ -14,6 +14,7 @@ functions allocate the scratch arrays (runtime on) and pass them down.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
@@ -21,12 +22,15 @@ from numba import njit
 from .._dispatch import ctrl_derivative, ctrl_output, ctrl_sample, plant_dynamics, plant_output
 from .._jit import cached_njit, python_function
 
+if TYPE_CHECKING:
+    from .._typing import FloatArray
+
 #: states beyond this magnitude count as diverged
 DIVERGENCE_BOUND = 1e150
 
 
 @njit(inline="always", _nrt=False)
-def interp_signals(sig, k, frac, out):
+def interp_signals(sig: FloatArray, k: int, frac: float, out: FloatArray) -> None:
     """Linear interpolation of the columns ``k`` and ``k + 1`` of ``sig`` at fraction ``frac``
     (the convention python-control uses for inputs given on ``timepts``)."""
     if frac == 0.0 or k + 1 >= sig.shape[1]:
@@ -38,7 +42,8 @@ def interp_signals(sig, k, frac, out):
 
 
 @njit(inline="always", _nrt=False)
-def signals_at(t_out, r_sig, d_sig, k, tc, r, d):
+def signals_at(t_out: FloatArray, r_sig: FloatArray, d_sig: FloatArray, k: int, tc: float,
+               r: FloatArray, d: FloatArray) -> int:
     """Interpolate the signals at ``tc``, searching the interval from ``k``; return it."""
     last = t_out.size - 2
     while k < last and t_out[k + 1] <= tc:
@@ -52,7 +57,9 @@ def signals_at(t_out, r_sig, d_sig, k, tc, r, d):
 
 
 @njit(inline="always", _nrt=False)
-def loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, dX):
+def loop_deriv(P: Any, C: Any, n: int, sampled: bool, t: float, X: FloatArray, r: FloatArray,
+               d: FloatArray, y: FloatArray, uraw: FloatArray, u: FloatArray,
+               dX: FloatArray) -> None:
     """Closed-loop derivative ``dX`` at ``(t, X)``; also leaves ``y``, ``uraw`` and ``u``
     (for a sampled controller ``u``/``uraw`` are the held values and are not touched).
 
@@ -73,14 +80,17 @@ def loop_deriv(P, C, n, sampled, t, X, r, d, y, uraw, u, dX):
 
 
 @njit(_nrt=False)
-def loop_sample(P, C, n, t, X, r, d, y, uraw, u):
+def loop_sample(P: Any, C: Any, n: int, t: float, X: FloatArray, r: FloatArray, d: FloatArray,
+                y: FloatArray, uraw: FloatArray, u: FloatArray) -> None:
     """A sample instant of a sampled controller: measure, then run its sample update."""
     plant_output(P, t, X, d, y)
     ctrl_sample(C, t, X, n, y, r, uraw, u)
 
 
 @njit(inline="always", _nrt=False)
-def emit(P, C, n, sampled, t, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw, k):
+def emit(P: Any, C: Any, n: int, sampled: bool, t: float, X: FloatArray, r: FloatArray,
+         d: FloatArray, y: FloatArray, uraw: FloatArray, u: FloatArray, out_x: FloatArray,
+         out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray, k: int) -> None:
     """Output row ``k`` at state ``X``: the plant output and (continuous controllers) the
     command, recorded. Copied into the solvers' output loops (the calls cost a quarter of
     the Dopri5 kernel on 3001 outputs); :func:`emit_call` at the other sites."""
@@ -98,7 +108,7 @@ def emit(P, C, n, sampled, t, X, r, d, y, uraw, u, out_x, out_y, out_u, out_uraw
 
 
 @njit(inline="always", _nrt=False)
-def all_finite(X, bound):
+def all_finite(X: FloatArray, bound: float) -> bool:
     """True when every entry is finite and below ``bound`` in magnitude (divergence guard)."""
     for i in range(X.size):
         if not abs(X[i]) < bound:
@@ -107,7 +117,8 @@ def all_finite(X, bound):
 
 
 @njit(_nrt=False)
-def fill_nan(out_x, out_y, out_u, out_uraw, start):
+def fill_nan(out_x: FloatArray, out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray,
+             start: int) -> None:
     """NaN in every output row from ``start`` on (a run that stopped early)."""
     for kk in range(start, out_x.shape[0]):
         for arr in (out_x, out_y, out_u, out_uraw):
@@ -116,7 +127,8 @@ def fill_nan(out_x, out_y, out_u, out_uraw, start):
 
 
 @cached_njit
-def loop_scratch(x0, out_y, out_u, r_sig, d_sig, rows):
+def loop_scratch(x0: FloatArray, out_y: FloatArray, out_u: FloatArray, r_sig: FloatArray,
+                 d_sig: FloatArray, rows: int) -> tuple[FloatArray, ...]:
     """The per-run arrays every solver body works in: ``X`` (a copy of ``x0``), ``y``, ``u``,
     ``uraw``, ``r``, ``d`` and a block of ``rows`` state-sized scratch rows. Allocated here, with
     numba's runtime on, because the bodies run without it."""

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -77,6 +77,9 @@ from .loop import (
     signals_at,
 )
 from .stops import kink_stops
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray, IntArray
 
 __all__ = ["Rosenbrock23"]
 
@@ -101,7 +104,7 @@ FAC_MAX = 5.0
 
 
 @njit(_nrt=False)
-def lu_factor(A, piv):
+def lu_factor(A: FloatArray, piv: IntArray) -> bool:
     """LU factorisation with partial pivoting of the square ``A`` in place (LAPACK ``getrf``
     layout: unit lower factor below the diagonal, row swap ``k <-> piv[k]`` at step ``k``).
     Returns False when a pivot is zero or not finite (``A`` singular or not finite)."""
@@ -133,7 +136,7 @@ def lu_factor(A, piv):
 
 
 @njit(_nrt=False)
-def lu_solve(LU, piv, b):
+def lu_solve(LU: FloatArray, piv: IntArray, b: FloatArray) -> None:
     """Solve ``A x = b`` in place from :func:`lu_factor`'s ``LU`` and ``piv``."""
     n = LU.shape[0]
     for k in range(n):
@@ -155,7 +158,9 @@ def lu_solve(LU, piv, b):
 
 
 @njit(_nrt=False)
-def _jacobian(P, C, n, sampled, t, X, F0, r, d, y, uraw, u, Xt, Fj, J):
+def _jacobian(P: Any, C: Any, n: int, sampled: bool, t: float, X: FloatArray, F0: FloatArray,
+              r: FloatArray, d: FloatArray, y: FloatArray, uraw: FloatArray, u: FloatArray,
+              Xt: FloatArray, Fj: FloatArray, J: FloatArray) -> bool:
     """Forward-difference ``J = d loop_deriv / dX`` at ``(t, X)`` (signals ``r``, ``d`` at
     ``t``; ``F0 = f(t, X)``); False when an entry is not finite."""
     nx = X.size
@@ -179,10 +184,14 @@ def _jacobian(P, C, n, sampled, t, X, F0, r, d, y, uraw, u, Xt, Fj, J):
 
 
 @njit(_nrt=False)
-def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
-                     out_x, out_y, out_u, out_uraw, info,
-                     X, Xn, Xt, F0, F1, F2, k1, k2, k3, dfdt, y, u, uraw, r, d,
-                     J, W, piv, stops, nstops):
+def _rosenbrock_body(P: Any, C: Any, n: int, sampled: bool, dts: float, t_out: FloatArray,
+                     r_sig: FloatArray, d_sig: FloatArray, opts: FloatArray, out_x: FloatArray,
+                     out_y: FloatArray, out_u: FloatArray, out_uraw: FloatArray, info: FloatArray,
+                     X: FloatArray, Xn: FloatArray, Xt: FloatArray, F0: FloatArray, F1: FloatArray,
+                     F2: FloatArray, k1: FloatArray, k2: FloatArray, k3: FloatArray,
+                     dfdt: FloatArray, y: FloatArray, u: FloatArray, uraw: FloatArray,
+                     r: FloatArray, d: FloatArray, J: FloatArray, W: FloatArray, piv: IntArray,
+                     stops: FloatArray, nstops: int) -> None:
     nx = X.size
     nt = t_out.size
     rtol, atol, dtmin, dtmax = opts[0], opts[1], opts[2], opts[3]
@@ -331,8 +340,10 @@ def _rosenbrock_body(P, C, n, sampled, dts, t_out, r_sig, d_sig, opts,
     info[4] = nreject
 
 
-def simulate_rosenbrock23(s, P, C, n, sampled, dts, t_out, r_sig, d_sig, x0, opts,
-                          out_x, out_y, out_u, out_uraw, info):
+def simulate_rosenbrock23(s: Any, P: Any, C: Any, n: int, sampled: bool, dts: float,
+                          t_out: FloatArray, r_sig: FloatArray, d_sig: FloatArray, x0: FloatArray,
+                          opts: FloatArray, out_x: FloatArray, out_y: FloatArray, out_u: FloatArray,
+                          out_uraw: FloatArray, info: FloatArray) -> None:
     """Allocate the scratch arrays (state rows, the Jacobian, the LU factors and pivots) and
     run the Rosenbrock23 body (the kernel entry; compiled per plant and controller)."""
     X, y, u, uraw, r, d, w = loop_scratch(x0, out_y, out_u, r_sig, d_sig, 9)
@@ -386,7 +397,7 @@ class Rosenbrock23(AdaptiveSolver):
 
     run = staticmethod(simulate_rosenbrock23)
 
-    def stats(self, info, max_step=None):
+    def stats(self, info: FloatArray, max_step: float | None = None) -> dict[str, Any]:
         """``nfev`` (every evaluation of the integration, the Jacobians' included),
         ``naccept``, ``nreject``, ``nsteps`` (accepted plus rejected: one LU factorisation
         each) and ``failure_time`` (NaN after a complete run). A complete run formed one

@@ -5,9 +5,14 @@ Shared by every adaptive solver (:mod:`.explicit_rk`, :mod:`.rosenbrock`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._jit import cached_njit
+
+if TYPE_CHECKING:
+    from .._typing import FloatArray, IntArray
 
 __all__ = ["STOP_REL", "kink_stops", "next_sample", "signal_stops"]
 
@@ -16,7 +21,7 @@ STOP_REL = 1e-8
 
 
 @cached_njit
-def _channel_ranges(sig):
+def _channel_ranges(sig: FloatArray) -> FloatArray:
     out = np.empty(sig.shape[0])
     for c in range(sig.shape[0]):
         lo = sig[c, 0]
@@ -29,7 +34,8 @@ def _channel_ranges(sig):
 
 
 @cached_njit
-def _has_kink(t_out, sig, rng, j, rel, span):
+def _has_kink(t_out: FloatArray, sig: FloatArray, rng: FloatArray, j: int, rel: float,
+              span: float) -> bool:
     for c in range(sig.shape[0]):
         s0 = (sig[c, j] - sig[c, j - 1]) / (t_out[j] - t_out[j - 1])
         s1 = (sig[c, j + 1] - sig[c, j]) / (t_out[j + 1] - t_out[j])
@@ -39,7 +45,8 @@ def _has_kink(t_out, sig, rng, j, rel, span):
 
 
 @cached_njit
-def kink_stops(t_out, r_sig, d_sig, rel):
+def kink_stops(t_out: FloatArray, r_sig: FloatArray, d_sig: FloatArray,
+               rel: float) -> tuple[IntArray, int]:
     """``(stops, count)``: ``stops[:count]`` are the indices of output times where a signal
     changes slope, then the last index (the array is not sliced: the kernel reads up to the
     last index). See :func:`signal_stops` for the threshold."""
@@ -58,7 +65,7 @@ def kink_stops(t_out, r_sig, d_sig, rel):
 
 
 @cached_njit
-def next_sample(t_out, t0, dts, nsample):
+def next_sample(t_out: FloatArray, t0: float, dts: float, nsample: int) -> float:
     """Sample instant ``t0 + nsample dts``, snapped down to an output time 1e-12 below it
     (the fixed-step kernel's rule, so both kernels sample at the same instants)."""
     ts = t0 + nsample * dts
@@ -68,7 +75,7 @@ def next_sample(t_out, t0, dts, nsample):
     return ts
 
 
-def signal_stops(t, *signals, rel=STOP_REL):
+def signal_stops(t: FloatArray, *signals: FloatArray, rel: float = STOP_REL) -> IntArray:
     """Indices of output times where a piecewise-linear signal changes slope, plus the last.
 
     The kernel computes the same stops itself (:func:`kink_stops`); this wrapper is for

@@ -18,7 +18,7 @@ from .explicit_rk import ExplicitRK, Tableau
 __all__ = ["Tsit5"]
 
 
-def _tableau():
+def _tableau() -> Tableau:
     c = np.array([0.0, 0.161, 0.327, 0.9, 0.9800255409045097, 1.0, 1.0])
     A = np.zeros((7, 7))
     A[2, 1] = 0.3354806554923570
@@ -55,7 +55,9 @@ class Tsit5Record(NamedTuple):
 class Tsit5(ExplicitRK):
     __doc__ = ("Adaptive Tsitouras 5(4) with its free 4th-order dense output (the default of "
                "DifferentialEquations.jl and diffrax for non-stiff problems).\n"
-               + ExplicitRK.__doc__.split("\n", 1)[1])
+               # partition: under python -OO there is no docstring to continue (dataclass
+               # puts a one-line signature there), and split(...)[1] failed the import
+               + (ExplicitRK.__doc__ or "").partition("\n")[2])
 
     order: ClassVar[int] = 5
     tableau: ClassVar[Tableau] = _tableau()

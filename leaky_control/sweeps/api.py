@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +30,15 @@ from .chunk import SweepSpec, execute_chunk, prepare_chunk, run_chunk
 from .grid import SCENARIO_NAMES, PointTable
 from .result import SweepResult, messages_for
 
+if TYPE_CHECKING:
+    import os
+
+    from numpy.typing import ArrayLike
+
+    from .._typing import ControllerLike, FloatArray, PlantLike
+    from ..solvers.base import Solver
+    from .grid import Points
+
 #: chunks a sweep is cut into by default: few enough that per-chunk costs (a kernel launch,
 #: packing not yet overlapped) stay small, enough for progress and checkpoints (measured:
 #: 64 chunks of the 10,000-point benchmark cost ~15 % of its time at 2 threads)
@@ -40,10 +51,16 @@ _METRIC_OPTION_NAMES = ("settling_threshold", "rise_limits", "initial_output", "
                         "output")
 
 
-def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_options=None,
-          keep_trajectories=False, executor=None, progress=False, checkpoint=None,
-          chunk_size=None, threads=None, reference=0.0, disturbance=None, initial_state=None,
-          params=None, solver=None, controller_state=None):
+def sweep(plant: PlantLike, controller: ControllerLike,
+          grid: Mapping[str, Any] | Points | Sequence[Mapping[str, Any]], timepts: ArrayLike,
+          *, metrics: str | Iterable[str] = STEP_INFO_KEYS,
+          metric_options: Mapping[str, Any] | None = None, keep_trajectories: bool = False,
+          executor: Executor | None = None, progress: bool = False,
+          checkpoint: str | os.PathLike[str] | None = None, chunk_size: int | None = None,
+          threads: int | None = None, reference: ArrayLike = 0.0,
+          disturbance: ArrayLike | None = None, initial_state: ArrayLike | None = None,
+          params: Mapping[str, Any] | None = None, solver: Solver | None = None,
+          controller_state: ArrayLike | None = None) -> SweepResult:
     """Simulate the loop at every point of ``grid`` and return the step metrics of each.
 
     Every point runs the same kernel body as :func:`leaky_control.simulate` and the same
@@ -134,7 +151,7 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
         checkpoint, fingerprint(spec, table, chunk_size), bounds, spec.keep_trajectories)
 
     out = _Assembly(spec, table, metric_names)
-    todo = []
+    todo: list[int] = []
     for k, (s, _) in enumerate(bounds):
         # load() checks the chunk's fingerprint, point range and checksum; a file that
         # fails is run again (store.rerun says which and why)
@@ -149,7 +166,7 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
     bar = bar_cls(total=len(bounds), initial=from_checkpoint, unit="chunk", desc="sweep") \
         if bar_cls is not None else None
 
-    def finish(k, res):
+    def finish(k: int, res: dict[str, Any]) -> None:
         if store is not None and not np.isin(res["info"][:, 0], _NOT_FINAL).any():
             store.save(k, res)
         out.add(bounds[k][0], res)
@@ -181,10 +198,12 @@ def sweep(plant, controller, grid, timepts, *, metrics=STEP_INFO_KEYS, metric_op
     return out.result(stats)
 
 
-def _run_local(spec, table, bounds, todo, threads, finish):
+def _run_local(spec: SweepSpec, table: PointTable, bounds: Sequence[tuple[int, int]],
+               todo: Iterable[int], threads: int | None,
+               finish: Callable[[int, dict[str, Any]], None]) -> None:
     """Pack chunk k+1 in Python while the kernel (which releases the GIL) runs chunk k."""
     with ThreadPoolExecutor(max_workers=1) as runner:
-        pending = None
+        pending: tuple[int, Future[dict[str, Any]]] | None = None
         for k in todo:
             prepared = prepare_chunk(spec, table.slice(*bounds[k]))
             fut = runner.submit(execute_chunk, spec, prepared, True, threads)
@@ -198,7 +217,7 @@ def _run_local(spec, table, bounds, todo, threads, finish):
 class _Assembly:
     """Result arrays, filled chunk by chunk (memory: points x kept metrics)."""
 
-    def __init__(self, spec, table, metric_names):
+    def __init__(self, spec: SweepSpec, table: PointTable, metric_names: Sequence[str]) -> None:
         P = len(table)
         self.spec = spec
         self.table = table
@@ -209,10 +228,10 @@ class _Assembly:
         self.status = np.empty(P, dtype=np.int8)
         self.failure_time = np.empty(P)
         self.nfev = np.empty(P, dtype=np.int64)
-        self.messages = {}
-        self.traj = {} if spec.keep_trajectories else None
+        self.messages: dict[int, str] = {}
+        self.traj: dict[str, FloatArray] | None = {} if spec.keep_trajectories else None
 
-    def add(self, s, res):
+    def add(self, s: int, res: dict[str, Any]) -> None:
         info = res["info"]
         e = s + info.shape[0]
         for k, c in zip(self.names, self.cols):
@@ -230,13 +249,18 @@ class _Assembly:
                     self.traj[name] = np.full((P,) + arr.shape[1:], np.nan)
                 self.traj[name][s:e] = arr
 
-    def result(self, stats):
+    def result(self, stats: dict[str, Any]) -> SweepResult:
         return SweepResult(self.spec, self.table, self.metrics, self.status, self.failure_time,
                            self.nfev, dict(sorted(self.messages.items())), self.traj, stats)
 
 
-def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, reference,
-           disturbance, initial_state, params, solver, controller_state):
+def _build(plant: PlantLike, controller: ControllerLike,
+           grid: Mapping[str, Any] | Points | Sequence[Mapping[str, Any]], timepts: ArrayLike,
+           metric_options: Mapping[str, Any] | None, keep_trajectories: bool,
+           reference: ArrayLike, disturbance: ArrayLike | None,
+           initial_state: ArrayLike | None, params: Mapping[str, Any] | None,
+           solver: Solver | None,
+           controller_state: ArrayLike | None) -> tuple[SweepSpec, PointTable]:
     """Validate everything and return the spec and parameter table; no point runs here."""
     plant = as_plant(plant)
     controller = _check_controller(controller)
@@ -294,7 +318,7 @@ def _build(plant, controller, grid, timepts, metric_options, keep_trajectories, 
     return spec, table
 
 
-def _metric_names(metrics):
+def _metric_names(metrics: str | Iterable[str]) -> list[str]:
     if isinstance(metrics, str):
         metrics = (metrics,)
     if isinstance(metrics, dict) or not hasattr(metrics, "__iter__"):
@@ -311,7 +335,7 @@ def _metric_names(metrics):
     return list(dict.fromkeys(names))
 
 
-def _check_threads(threads):
+def _check_threads(threads: int | None) -> int | None:
     if threads is None:
         return None
     import numba
@@ -324,7 +348,7 @@ def _check_threads(threads):
     return int(threads)
 
 
-def _tqdm():
+def _tqdm() -> Any:
     try:
         from tqdm.auto import tqdm
     except ImportError:

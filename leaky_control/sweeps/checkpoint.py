@@ -24,12 +24,18 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._dispatch import feed_computation
 from ..status import Status
+
+if TYPE_CHECKING:
+    from .chunk import SweepSpec
+    from .grid import PointTable
 
 __all__ = ["Checkpoint", "CheckpointWarning", "check_checkpoint_path", "fingerprint"]
 
@@ -54,7 +60,7 @@ class CheckpointWarning(RuntimeWarning):
     """
 
 
-def check_checkpoint_path(checkpoint):
+def check_checkpoint_path(checkpoint: object) -> None:
     """Refuse a ``checkpoint`` argument that cannot name a folder, before anything runs.
 
     Parameters
@@ -82,7 +88,7 @@ def check_checkpoint_path(checkpoint):
                          f"got the empty path {checkpoint!r}")
 
 
-def fingerprint(spec, table, chunk_size):
+def fingerprint(spec: SweepSpec, table: PointTable, chunk_size: int) -> str:
     """SHA-256 identifying a sweep: two runs with the same fingerprint compute the same chunks.
 
     Covers the base models' records, the code of the models (the source files of their
@@ -96,7 +102,7 @@ def fingerprint(spec, table, chunk_size):
 
     h = hashlib.sha256()
 
-    def add(*parts):
+    def add(*parts: object) -> None:
         for part in parts:
             h.update(part if isinstance(part, bytes) else repr(part).encode())
             h.update(b"\0")
@@ -116,7 +122,7 @@ def fingerprint(spec, table, chunk_size):
     return h.hexdigest()
 
 
-def _code_digest(*classes):
+def _code_digest(*classes: type) -> str:
     """SHA-256 over what the given model classes compute with (see :func:`fingerprint`).
 
     Not ``_dispatch.model_digest``: for an ``@rhs`` plant that digest is the source file of
@@ -126,8 +132,8 @@ def _code_digest(*classes):
     could get another fingerprint in another process and be refused on resume.
     """
     h = hashlib.sha256()
-    seen = set()
-    files = set()
+    seen: set[tuple[int, bool]] = set()
+    files: set[str] = set()
     for cls in classes:
         for klass in cls.__mro__:
             if klass is object or klass.__module__ == "builtins":
@@ -187,7 +193,8 @@ class Checkpoint:
         folder's ``sweep.json`` belongs to a different sweep or checkpoint format.
     """
 
-    def __init__(self, path, digest, bounds, keep_trajectories=False):
+    def __init__(self, path: str | os.PathLike[str], digest: str,
+                 bounds: Iterable[tuple[int, int]], keep_trajectories: bool = False) -> None:
         check_checkpoint_path(path)
         self.path = Path(path)
         self.digest = digest
@@ -195,9 +202,9 @@ class Checkpoint:
         self.nchunks = len(self.bounds)
         self.required = ("metrics", "info", "error_index", "error_message") + \
             (_TRAJECTORIES if keep_trajectories else ())
-        self.rerun = {}
-        self.foreign = set()
-        self.notes = []
+        self.rerun: dict[int, str] = {}
+        self.foreign: set[int] = set()
+        self.notes: list[str] = []
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"checkpoint must name a folder (a str or os.PathLike naming a "
                              f"writable folder), got the file {str(path)!r}")
@@ -232,7 +239,7 @@ class Checkpoint:
                 "solver, options, chunk size or leaky_control version; use a new folder or "
                 "delete this one")
 
-    def _check_writable(self, path):
+    def _check_writable(self, path: str | os.PathLike[str]) -> None:
         """Create the folder and write a probe file in it, or refuse with a clear error
         (the alternative is a sweep that fails at its first finished chunk)."""
         try:
@@ -248,10 +255,10 @@ class Checkpoint:
                 f"checkpoint must be a str or os.PathLike naming a writable folder; "
                 f"{str(path)!r} cannot be written ({_exception_text(exc)})") from exc
 
-    def _file(self, k):
+    def _file(self, k: int) -> Path:
         return self.path / f"chunk-{k:06d}.npz"
 
-    def load(self, k):
+    def load(self, k: int) -> dict[str, Any] | None:
         """Chunk ``k``'s result dict, or None when it is not on disk or not usable.
 
         An unusable file (unreadable, another sweep's, other points', a checksum mismatch)
@@ -298,24 +305,27 @@ class Checkpoint:
             return self._reject(k, "lacks the messages of its rejected points", True)
         return out
 
-    def _reject(self, k, reason, foreign=False):
+    def _reject(self, k: int, reason: str, foreign: bool = False) -> dict[str, Any] | None:
+        # typed as load's result, which returns it: always None, the chunk is run again
         self.rerun[k] = f"{self._file(k).name}: {reason}"
         if foreign:
             self.foreign.add(k)
         return None
 
-    def save(self, k, result):
+    def save(self, k: int, result: Mapping[str, Any]) -> None:
         """Write chunk ``k`` atomically, with its proof (fingerprint, range, checksum)."""
         start, stop = self.bounds[k]
         arrays = {name: result[name] for name in _ARRAYS if name in result}
         errs = result["errors"]
         arrays["error_index"] = np.array(sorted(errs), dtype=np.int64)
         arrays["error_message"] = np.array([errs[i] for i in sorted(errs)], dtype=str)
-        proof = {"fingerprint": np.array(self.digest), "points": np.array([start, stop]),
-                 "checksum": np.array(_checksum(arrays, self.digest, start, stop))}
+        proof: dict[str, Any] = {"fingerprint": np.array(self.digest),
+                                 "points": np.array([start, stop]),
+                                 "checksum": np.array(_checksum(arrays, self.digest, start,
+                                                                stop))}
         _atomic_write(self._file(k), lambda fh: np.savez(fh, **arrays, **proof))
 
-    def report(self):
+    def report(self) -> None:
         """Warn (:class:`CheckpointWarning`) about files that are not this sweep's, if any
         (unreadable chunk files are only listed in :attr:`rerun`)."""
         if not self.foreign and not self.notes:
@@ -331,7 +341,7 @@ class Checkpoint:
                       CheckpointWarning, stacklevel=3)
 
 
-def _checksum(arrays, digest, start, stop):
+def _checksum(arrays: Mapping[str, Any], digest: str, start: int, stop: int) -> str:
     """SHA-256 over a chunk's arrays (names, dtypes, shapes, bytes), fingerprint and range."""
     h = hashlib.sha256(f"{digest}\0{start}\0{stop}\0".encode())
     for name in sorted(arrays):
@@ -341,19 +351,19 @@ def _checksum(arrays, digest, start, stop):
     return h.hexdigest()
 
 
-def _exception_text(exc):
+def _exception_text(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _difference(old, new):
+def _difference(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     """Which entries of two ``sweep.json`` records differ, for the error message."""
     keys = sorted(set(old) | set(new))
     return ", ".join(f"{k}: {old.get(k)!r} on disk, {new.get(k)!r} now" for k in keys
                      if old.get(k) != new.get(k))
 
 
-def _atomic_write(path, write):
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """``write(fh)`` into a temporary file beside ``path``, flushed, then renamed onto it: a
     killed run leaves the whole file or none. The temporary name is unique, so two sweeps of
     one folder (threads or processes) never write into each other's file."""

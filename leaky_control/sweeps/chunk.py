@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +20,22 @@ from ..solvers.batch import columns, sweep_parallel, sweep_serial
 from ..solvers.kernels import kernel
 from ..status import Status
 from ..step_metrics import NMETRICS, SETTLED
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .._typing import FloatArray, IntArray
+    from ..controllers.base import Controller
+    from ..plants.base import Plant
+    from ..simulation import PreparedRun
+    from ..solvers.base import Solver
+    from .grid import PointTable
+
+    #: a chunk after prepare_chunk: point count, info rows, rejected points' messages, groups
+    Prepared = tuple[int, FloatArray, dict[int, str], list[dict[str, Any]]]
+    #: what _launch returns: the kernel's output arrays and the exception a point raised
+    Launch = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray,
+                   BaseException | None]
 
 #: points a numba thread takes at a time from the chunk
 PARALLEL_CHUNKSIZE = 4
@@ -30,22 +48,29 @@ _PARALLEL_LOCK = threading.Lock()
 class SweepSpec:
     """Everything a chunk needs besides its rows (built and validated by ``sweep``)."""
 
-    plant: object
-    controller: object
+    plant: Plant
+    controller: Controller
     t: np.ndarray
-    reference: object
-    disturbance: object
-    initial_state: object
-    controller_state: object
-    solver: object
+    reference: ArrayLike
+    disturbance: ArrayLike | None
+    initial_state: ArrayLike | None
+    controller_state: ArrayLike | None
+    solver: Solver
     param_names: tuple
     scenario_names: tuple
     metric_options: np.ndarray
     output_index: int
     has_loop: bool
     keep_trajectories: bool
+    if TYPE_CHECKING:  # set by __post_init__ and the methods below, outside the fields
+        _base: dict[str, FloatArray] = field(init=False)
+        _cnames: tuple[str, ...] = field(init=False)
+        _pnames: tuple[str, ...] = field(init=False)
+        _layouts: tuple[Any, Any] | None = field(init=False)
+        _limits: tuple[FloatArray, FloatArray] = field(init=False)
+        _jacobian: tuple[FloatArray, FloatArray, FloatArray] | None = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # the base signals and initial state, validated once: per point only swept values
         # are checked and converted (these conversions cost more than packing the models)
         base = {"initial_state": _initial_states(self.plant, self.controller,
@@ -60,7 +85,7 @@ class SweepSpec:
         object.__setattr__(self, "_cnames", tuple(k for k in self.param_names if k in cnames))
         object.__setattr__(self, "_pnames", tuple(k for k in self.param_names if k not in cnames))
 
-    def base_layouts(self):
+    def base_layouts(self) -> tuple[Any, Any] | None:
         """The layouts of the base models' records (computed once; None if they fail)."""
         if "_layouts" not in self.__dict__:
             try:
@@ -70,7 +95,7 @@ class SweepSpec:
             object.__setattr__(self, "_layouts", lay)
         return self._layouts
 
-    def plant_limits(self, plant):
+    def plant_limits(self, plant: Plant) -> tuple[FloatArray, FloatArray]:
         """The plant's actuator limits (computed once for the base plant)."""
         if plant is not self.plant:
             return plant.actuator_limits()
@@ -78,7 +103,8 @@ class SweepSpec:
             object.__setattr__(self, "_limits", plant.actuator_limits())
         return self._limits
 
-    def base_jacobian(self, plant, x0):
+    def base_jacobian(self, plant: Plant, x0: FloatArray
+                      ) -> tuple[FloatArray, FloatArray, FloatArray] | None:
         """The plant Jacobian at the base initial state when ``plant`` and ``x0`` are the
         base ones (computed once: a finite-difference Jacobian costs ~0.4 ms per point),
         else None."""
@@ -92,7 +118,8 @@ class SweepSpec:
             object.__setattr__(self, "_jacobian", jac)
         return self._jacobian
 
-    def point(self, row):
+    def point(self, row: Mapping[str, Any]) -> tuple[Plant, Controller, FloatArray, FloatArray,
+                                                    FloatArray, FloatArray]:
         """Plant, controller, x0, xc0, r and d of one point (``row``: name -> value).
 
         Raises ``ValueError``/``TypeError`` for parameter values the models reject.
@@ -122,11 +149,12 @@ class SweepSpec:
         return plant, controller, x0, xc0, r, d
 
 
-def _row(table, i):
+def _row(table: PointTable, i: int) -> dict[str, Any]:
     return {name: table.value(name, i) for name in table.names}
 
 
-def run_chunk(spec, table, parallel=True, threads=None):
+def run_chunk(spec: SweepSpec, table: PointTable, parallel: bool = True,
+              threads: int | None = None) -> dict[str, Any]:
     """Run every point of ``table`` (a :class:`~.grid.PointTable` slice).
 
     Parameters
@@ -150,7 +178,7 @@ def run_chunk(spec, table, parallel=True, threads=None):
     return execute_chunk(spec, prepare_chunk(spec, table), parallel, threads)
 
 
-def prepare_chunk(spec, table):
+def prepare_chunk(spec: SweepSpec, table: PointTable) -> Prepared:
     """Prepare the chunk's points (as :func:`leaky_control.simulation.prepare_point` does for
     one run) and group them by what the kernel is specialised to and by array shapes.
 
@@ -162,8 +190,8 @@ def prepare_chunk(spec, table):
     t = spec.t
     solver = spec.solver
     info = np.zeros((P, 5))
-    errors = {}
-    groups = {}
+    errors: dict[int, str] = {}
+    groups: dict[tuple[Any, ...], list[tuple[int, PreparedRun, tuple[float, float]]]] = {}
     for i in range(P):
         try:
             plant, controller, x0, xc0, r, d = spec.point(_row(table, i))
@@ -202,7 +230,8 @@ def prepare_chunk(spec, table):
     return P, info, errors, packed
 
 
-def _pack(spec, pts):
+def _pack(spec: SweepSpec,
+          pts: Sequence[tuple[int, PreparedRun, tuple[float, float]]]) -> dict[str, Any]:
     """One group's points as the kernel's arrays."""
     runs = [pt[1] for pt in pts]
     R, ridx = _rows([run.r for run in runs], "reference" in spec.scenario_names)
@@ -223,21 +252,21 @@ def _pack(spec, pts):
         LIM=np.array([pt[2] for pt in pts], dtype=float), R=R, ridx=ridx, D=D, didx=didx)
 
 
-def _layout(rec):
+def _layout(rec: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((v.shape, v.dtype) if isinstance(v, np.ndarray) else type(v) for v in rec)
 
 
-def _reject(info, errors, i, message):
+def _reject(info: FloatArray, errors: dict[int, str], i: int, message: str) -> None:
     info[i] = (Status.INVALID_PARAMETERS, np.nan, 0.0, 0.0, 0.0)
     errors[i] = message
 
 
-def _exception_text(exc):
+def _exception_text(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _prepare_message(exc):
+def _prepare_message(exc: BaseException) -> str:
     """The message of a point whose preparation raised ``exc``."""
     if isinstance(exc, ValueError | TypeError):
         # a model's own check: its message names the parameter, the value and the range, and
@@ -246,7 +275,8 @@ def _prepare_message(exc):
     return f"invalid parameters: preparing the point raised {_exception_text(exc)}"
 
 
-def execute_chunk(spec, prepared, parallel=True, threads=None):
+def execute_chunk(spec: SweepSpec, prepared: Prepared, parallel: bool = True,
+                  threads: int | None = None) -> dict[str, Any]:
     """Run the kernel on a :func:`prepare_chunk` result; see :func:`run_chunk`.
 
     A point whose model code raises inside the kernel is marked ``INVALID_PARAMETERS`` with
@@ -288,7 +318,8 @@ def execute_chunk(spec, prepared, parallel=True, threads=None):
 _UNFINISHED = -1.0
 
 
-def _run_group(spec, g, parallel, out):
+def _run_group(spec: SweepSpec, g: dict[str, Any], parallel: bool,
+               out: dict[str, Any]) -> None:
     """Run one group's points and store their results in ``out``.
 
     A model's numba code can raise (``ZeroDivisionError`` for a division by zero, an
@@ -323,7 +354,7 @@ def _run_group(spec, g, parallel, out):
         _reject(out["info"], out["errors"], int(g["idx"][culprit]), message)
 
 
-def _launch(spec, g, sel, parallel):
+def _launch(spec: SweepSpec, g: dict[str, Any], sel: IntArray, parallel: bool) -> Launch:
     """The kernel on the group's points ``sel``; returns (MET, INFO, OX, OY, OU, OUR, error)
     with ``error`` None or the exception the kernel raised."""
     t = spec.t
@@ -354,7 +385,8 @@ def _launch(spec, g, sel, parallel):
     return MET, INFO, OX, OY, OU, OUR, None
 
 
-def _store(spec, g, sel, res, out):
+def _store(spec: SweepSpec, g: dict[str, Any], sel: IntArray, res: Launch,
+           out: dict[str, Any]) -> IntArray:
     """Copy the finished rows of a launch on ``sel`` into ``out``; return the unfinished
     part of ``sel``."""
     MET, INFO, OX, OY, OU, OUR, _ = res
@@ -372,13 +404,14 @@ def _store(spec, g, sel, res, out):
     return sel[:0] if isinstance(done, slice) else sel[~done]
 
 
-def _compile_errors():
+def _compile_errors() -> type[Exception]:
     from numba.core.errors import NumbaError
 
     return NumbaError
 
 
-def _compile_failure(spec, g, sel, exc, out):
+def _compile_failure(spec: SweepSpec, g: dict[str, Any], sel: IntArray, exc: BaseException,
+                     out: dict[str, Any]) -> None:
     """The kernel does not compile for this group's records. When they have the layout of
     the base models' records, the models themselves do not compile (a bug in their numba
     code, which simulate shows too): that is raised. Otherwise only these points' parameter
@@ -393,7 +426,7 @@ def _compile_failure(spec, g, sel, exc, out):
                 f"(a field of another type than at the base values): {text}")
 
 
-def _rows(signals, swept):
+def _rows(signals: Sequence[FloatArray], swept: bool) -> tuple[FloatArray, IntArray]:
     """Stack per-point signal arrays, or share the one base array when not swept."""
     if swept:
         return (np.ascontiguousarray(np.stack(signals)),

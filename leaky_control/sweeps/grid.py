@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 #: scenario names a grid may hold besides controller and plant parameters
 SCENARIO_NAMES = ("reference", "disturbance", "initial_state", "controller_state")
@@ -29,7 +33,7 @@ class Points:
     1000
     """
 
-    def __init__(self, columns=None, **named_columns):
+    def __init__(self, columns: Any = None, **named_columns: Any) -> None:
         if columns is None:
             columns = {}
         if isinstance(columns, Mapping):
@@ -47,9 +51,9 @@ class Points:
         cols.update(named_columns)
         if not cols:
             raise ValueError("grid is empty: Points needs at least one column")
-        self.columns = {}
-        self._given = {}
-        size = None
+        self.columns: dict[str, NDArray[Any]] = {}
+        self._given: dict[str, NDArray[Any]] = {}
+        size: int | None = None
         for name, values in cols.items():
             col, given = _column(f"grid[{name!r}]", values)
             if size is None:
@@ -63,19 +67,20 @@ class Points:
                 self._given[name] = given
         if size == 0:
             raise ValueError("grid is empty: Points columns have no values")
-        self.size = size
+        assert size is not None  # cols is not empty
+        self.size: int = size
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.size
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Points({self.size} points over {list(self.columns)})"
 
 
-def _rows_to_columns(rows):
+def _rows_to_columns(rows: Sequence[Any]) -> dict[str, list[Any]]:
     if len(rows) == 0:
         raise ValueError("grid is empty: the list of points has no entries")
-    names = None
+    names: list[str] | None = None
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             raise TypeError(f"grid[{i}] must be a dict of parameter values, got "
@@ -85,10 +90,11 @@ def _rows_to_columns(rows):
         elif set(row) != set(names):
             raise ValueError(f"every point must set the same names: grid[{i}] sets "
                              f"{sorted(row)}, grid[0] sets {sorted(names)}")
+    assert names is not None  # rows is not empty
     return {k: [row[k] for row in rows] for k in names}
 
 
-def _column(label, values):
+def _column(label: str, values: Any) -> tuple[NDArray[Any], NDArray[Any] | None]:
     """Values -> ``(column, given)``: the column as a numeric array (one row per value) or an
     object array when not numeric, and the values as given when the column changed their type.
 
@@ -101,6 +107,7 @@ def _column(label, values):
     """
     if isinstance(values, str) or not hasattr(values, "__len__"):
         raise TypeError(f"{label} must be a sequence of values, got {values!r}")
+    arr: NDArray[Any] | None
     try:
         arr = np.asarray(values)
     except (ValueError, OverflowError):  # ragged values, or nothing numpy can hold
@@ -127,7 +134,7 @@ _KINDS = {bool: "b", np.bool_: "b", int: "i", float: "f", np.float64: "f", np.fl
           np.uint32: "i", np.uint16: "i", np.uint8: "i", np.float16: "f"}
 
 
-def _objects(values):
+def _objects(values: Sequence[Any]) -> NDArray[np.object_]:
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):
         out[i] = v
@@ -144,7 +151,13 @@ class PointTable:
         :func:`itertools.product`); :class:`Points` or a list of dicts are explicit points.
     """
 
-    def __init__(self, grid):
+    columns: dict[str, NDArray[Any]]
+    values: dict[str, NDArray[Any]]
+    names: tuple[str, ...]
+    size: int
+    product: bool
+
+    def __init__(self, grid: Mapping[str, Any] | Points | Sequence[Mapping[str, Any]]) -> None:
         if isinstance(grid, Points):
             self.columns = dict(grid.columns)
             given = dict(grid._given)
@@ -182,16 +195,16 @@ class PointTable:
         # their types (see _column), else the column itself
         self.values = {k: given.get(k, v) for k, v in self.columns.items()}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.size
 
-    def value(self, name, i):
+    def value(self, name: str, i: int) -> Any:
         """Point ``i``'s value of ``name`` as a Python scalar or a numpy array (as given:
         an integer stays an integer in a column that also holds floats)."""
         v = self.values[name][i]
         return v.item() if isinstance(v, np.generic) else v
 
-    def slice(self, start, stop):
+    def slice(self, start: int, stop: int) -> PointTable:
         """The rows ``start:stop`` as a new table (views of the columns)."""
         out = object.__new__(PointTable)
         out.columns = {k: v[start:stop] for k, v in self.columns.items()}
@@ -201,7 +214,7 @@ class PointTable:
         out.names = self.names
         return out
 
-    def digest_bytes(self):
+    def digest_bytes(self) -> bytes:
         """A byte string identifying the table's contents (for checkpoints): the values the
         models receive, with their types (gear 2 and gear 2.0 are different points)."""
         parts = []

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..simulation import PreparedRun, _response
 from ..status import Status, status_message
 
+if TYPE_CHECKING:
+    import pandas
+    from numpy.typing import NDArray
+
+    from .._typing import FloatArray, IntArray
+    from ..response import LoopResponse
+    from .chunk import SweepSpec
+    from .grid import PointTable
+
 #: short names of the statuses, for tables; a status added to the enum later gets its own
 #: name in lower case (to_pandas lists every status as a category)
-STATUS_NAMES = {Status.SUCCESS: "ok", Status.NONFINITE: "non-finite",
+STATUS_NAMES: dict[int, str] = {Status.SUCCESS: "ok", Status.NONFINITE: "non-finite",
                 Status.STEP_UNDERFLOW: "step size underflow", Status.MAX_STEPS: "max_steps",
                 Status.INVALID_PARAMETERS: "invalid parameters"}
 STATUS_NAMES.update({k: k.name.lower().replace("_", " ") for k in Status
@@ -49,8 +61,10 @@ class SweepResult:
         was run again), ``seconds``, ``mode``, ``threads``.
     """
 
-    def __init__(self, spec, table, metrics, status, failure_time, nfev, messages,
-                 trajectories, stats):
+    def __init__(self, spec: SweepSpec, table: PointTable, metrics: dict[str, FloatArray],
+                 status: NDArray[np.int8], failure_time: FloatArray, nfev: IntArray,
+                 messages: dict[int, str], trajectories: dict[str, FloatArray] | None,
+                 stats: dict[str, Any]) -> None:
         self._spec = spec
         self._table = table
         self.params = dict(table.columns)
@@ -63,14 +77,14 @@ class SweepResult:
         self.trajectories = trajectories
         self.stats = stats
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self._table.size
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"SweepResult({len(self)} points over {list(self.params)}, "
                 f"{int(np.count_nonzero(self.status))} failed, metrics={list(self.metrics)})")
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> NDArray[Any]:
         """A metric or parameter column by name."""
         if name in self.metrics:
             return self.metrics[name]
@@ -80,16 +94,16 @@ class SweepResult:
                        f"parameter ({list(self.params)})")
 
     @property
-    def success(self):
+    def success(self) -> NDArray[np.bool_]:
         """Boolean array: the point ran to the final time."""
         return self.status == 0
 
     @property
-    def failed(self):
+    def failed(self) -> IntArray:
         """Indices of the points that did not complete (see :attr:`messages`)."""
         return np.flatnonzero(self.status != 0)
 
-    def point(self, i):
+    def point(self, i: int) -> dict[str, Any]:
         """Point ``i``'s parameters, metrics, status and message as one dict."""
         i = self._index(i)
         out = {name: self._table.value(name, i) for name in self._table.names}
@@ -98,7 +112,7 @@ class SweepResult:
         out["message"] = self.messages.get(i, "simulation completed")
         return out
 
-    def response(self, i):
+    def response(self, i: int) -> LoopResponse:
         """Point ``i`` as the ``control.TimeResponseData`` that :func:`simulate` returns.
 
         Needs ``keep_trajectories=True``. The arrays equal ``simulate``'s bit for bit.
@@ -113,14 +127,16 @@ class SweepResult:
         plant, controller, _, _, r, d = self._spec.point(row)
         tr = self.trajectories
         info = np.array([self.status[i], self.failure_time[i], 0.0, 0.0, 0.0])
-        run = PreparedRun(plant, controller, self._spec.solver, self.timepts, r, d, None, None,
-                          None, None, None, tr["max_step"][i])
+        # only what _response reads: the models, the solver, the times and the signals
+        run = PreparedRun(plant, controller, self._spec.solver, self.timepts, r, d,
+                          None, None, None, None, None,  # type: ignore[arg-type]
+                          tr["max_step"][i])
         resp = _response(run, tr["states"][i], tr["outputs"][i], tr["u"][i], tr["u_raw"][i],
                          info)
         resp.stats = {"nfev": int(self.nfev[i]), "failure_time": float(self.failure_time[i])}
         return resp
 
-    def to_pandas(self):
+    def to_pandas(self) -> pandas.DataFrame:
         """A ``pandas.DataFrame``: parameter columns (vectors as ``name[j]``), metrics,
         ``status`` and ``message``. Needs pandas."""
         try:
@@ -144,15 +160,16 @@ class SweepResult:
         cols["message"] = msg
         return pd.DataFrame(cols)
 
-    def _index(self, i):
+    def _index(self, i: int) -> int:
         if isinstance(i, bool) or not isinstance(i, int | np.integer) or not -len(self) <= i < len(self):
             raise IndexError(f"point index must be an integer in [0, {len(self)}), got {i!r}")
         return int(i) % len(self)
 
 
-def messages_for(info, errors, offset, solver, final_time):
+def messages_for(info: FloatArray, errors: Mapping[int, str], offset: int, solver: Any,
+                 final_time: float) -> dict[int, str]:
     """Messages of the failed points of one chunk, keyed by global index."""
-    out = {}
+    out: dict[int, str] = {}
     for j in np.flatnonzero(info[:, 0] != 0):
         status = int(info[j, 0])
         out[offset + int(j)] = errors[int(j)] if status == Status.INVALID_PARAMETERS else \
