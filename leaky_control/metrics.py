@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._validate import as_finite_array, check_finite_scalar
-from .step_metrics import NMETRICS, SETTLED, STEP_INFO_KEYS, step_metrics_kernel
+from .step_metrics import COAST_RTOL, NMETRICS, SETTLED, STEP_INFO_KEYS, step_metrics_kernel
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
     from ._typing import FloatArray
 
-__all__ = ["STEP_INFO_KEYS", "coasting_fraction", "step_info"]
+__all__ = ["STEP_INFO_KEYS", "coasting_fraction", "coasting_mask", "step_info"]
 
 
 
@@ -38,6 +38,29 @@ def _time_weights(t: FloatArray) -> FloatArray:
     w[:-1] += dt / 2
     w[1:] += dt / 2
     return w
+
+
+def coasting_mask(e: NDArray[np.float64], u: NDArray[np.float64],
+                  u_tol: float | None = None) -> NDArray[np.bool_]:
+    """Where the loop coasts: output above its target (``e < 0``) and zero input.
+
+    Parameters
+    ----------
+    e, u : ndarray
+        Error ``r - y`` and input reaching the plant, finite, same shape.
+    u_tol : float, optional
+        Inputs with ``|u| <= u_tol`` count as zero; default ``1e-9 * max(1, max |u|)``
+        (``step_metrics.COAST_RTOL``), the tolerance :func:`step_info`'s
+        ``CoastingFraction`` uses.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    if u_tol is None:
+        u_tol = COAST_RTOL * max(1.0, float(np.max(np.abs(u), initial=0.0)))
+    u_tol = check_finite_scalar("u_tol", u_tol, low=0.0)
+    return (e < 0) & (np.abs(u) <= u_tol)
 
 
 def coasting_fraction(t: ArrayLike, e: ArrayLike, u: ArrayLike,
@@ -71,10 +94,7 @@ def coasting_fraction(t: ArrayLike, e: ArrayLike, u: ArrayLike,
                          f"{t.shape}, {e.shape}, {u.shape}")
     if not np.all(np.diff(t) > 0):
         raise ValueError("t must be strictly increasing")
-    if u_tol is None:
-        u_tol = 1e-9 * max(1.0, float(np.max(np.abs(u))))
-    u_tol = check_finite_scalar("u_tol", u_tol, low=0.0)
-    coast = (e < 0) & (np.abs(u) <= u_tol)
+    coast = coasting_mask(e, u, u_tol)
     w = _time_weights(t)
     return float(np.sum(w * coast) / np.sum(w))
 

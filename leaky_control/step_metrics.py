@@ -30,6 +30,9 @@ NMETRICS = len(STEP_INFO_KEYS)
 (RISE_TIME, SETTLING_TIME, SETTLING_MIN, SETTLING_MAX, OVERSHOOT, UNDERSHOOT, PEAK, PEAK_TIME,
  STEADY_STATE_VALUE, SETTLED, IAE, ISE, ITAE, CONTROL_EFFORT, COASTING_FRACTION) = \
     range(NMETRICS)
+#: the loop coasts where e < 0 and |u| <= COAST_RTOL * max(1, max |u|): the one definition of
+#: "zero input" for CoastingFraction, metrics.coasting_mask and the plots' coasting shading
+COAST_RTOL = 1e-9
 
 
 @njit
@@ -142,7 +145,7 @@ def step_metrics(t: FloatArray, y: FloatArray, e: FloatArray, u: FloatArray, has
             if math.isfinite(u[i]):
                 any_finite = True
                 umax = max(umax, abs(u[i]))
-        u_tol = 1e-9 * max(1.0, umax if any_finite else 1.0)
+        u_tol = COAST_RTOL * max(1.0, umax if any_finite else 1.0)
         iae = 0.0
         ise = 0.0
         itae = 0.0

@@ -12,7 +12,6 @@ throttle without a brake).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +42,7 @@ def _as_signal(name: str, value: ArrayLike) -> NDArray[np.float64]:
 
 
 def coasting_spans(t: ArrayLike, e: ArrayLike, u: ArrayLike,
-                   u_tol: float = 1e-9) -> list[tuple[float, float]]:
+                   u_tol: float | None = None) -> list[tuple[float, float]]:
     """Time intervals where the loop coasts: output above target (``e < 0``) and zero input.
 
     A span opens at the first sample that coasts and closes at the first sample that does not
@@ -58,8 +57,10 @@ def coasting_spans(t: ArrayLike, e: ArrayLike, u: ArrayLike,
         Error ``r - y`` on ``t``.
     u : array_like
         Input reaching the plant on ``t``.
-    u_tol : float, default 1e-9
-        Inputs with ``|u| <= u_tol`` count as zero (finite, ``>= 0``).
+    u_tol : float, optional
+        Inputs with ``|u| <= u_tol`` count as zero (finite, ``>= 0``); default
+        ``1e-9 * max(1, max |u|)``, the rule of :func:`leaky_control.metrics.coasting_mask`
+        that ``CoastingFraction`` uses.
 
     Returns
     -------
@@ -78,9 +79,9 @@ def coasting_spans(t: ArrayLike, e: ArrayLike, u: ArrayLike,
                          f"{uu.size}")
     if tt.size > 1 and not np.all(np.diff(tt) > 0):
         raise ValueError("t must be strictly increasing")
-    if not (isinstance(u_tol, int | float) and math.isfinite(u_tol) and u_tol >= 0):
-        raise ValueError(f"u_tol must be a finite number >= 0, got {u_tol!r}")
-    mask = (ee < 0) & (np.abs(uu) <= u_tol)
+    from ..metrics import coasting_mask
+
+    mask = coasting_mask(ee, uu, u_tol)
     spans: list[tuple[float, float]] = []
     start: float | None = None
     for k, on in enumerate(mask):
