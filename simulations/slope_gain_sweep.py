@@ -131,7 +131,7 @@ def write_outputs(slopes: np.ndarray, gains: np.ndarray, results: dict[bool, Any
     csv_path = write_csv(os.path.join(out, "slope_gain_sweep.csv"), header, rows)
 
     with plt.rc_context({"font.size": 10.5}):
-        fig, axes = plt.subplots(2, len(PANELS), figsize=(14, 8), layout="constrained",
+        fig, axes = plt.subplots(2, len(PANELS), figsize=(14, 9), layout="constrained",
                                  sharex=True, sharey=True)
         for col, (key, label, log) in enumerate(PANELS):
             grids = {b: _metric(r, key).reshape(slopes.size, gains.size)
@@ -168,7 +168,9 @@ def write_outputs(slopes: np.ndarray, gains: np.ndarray, results: dict[bool, Any
                     ax.set_xlabel("kp [throttle fraction per m/s]")
                 if col == 0:
                     ax.set_ylabel("negative_slope a [-]")
-            cbar = fig.colorbar(mesh, ax=axes[:, col], label=label, shrink=0.9)
+            # under its column: a colorbar at the side reads as the next column's y-label
+            cbar = fig.colorbar(mesh, ax=axes[:, col], label=label, orientation="horizontal",
+                                shrink=0.9, aspect=35, pad=0.02)
             if log:  # plain numbers, not 2 x 10^0
                 ticks = [v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200)
                          if norm.vmin <= v <= norm.vmax]
