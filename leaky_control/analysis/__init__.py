@@ -1,5 +1,6 @@
 """Analysis of Leaky-ReLU networks and loops: Lipschitz bounds, contraction, sector criteria,
-implicit (deep-equilibrium) layers.
+implicit (deep-equilibrium) layers, and certificates for loops with a network controller
+(global contraction, regions of attraction: :mod:`.nn_loop`).
 
 Everything needs only numpy/scipy/python-control except the semidefinite programs
 (``lipschitz_bound(method="lipsdp"...)``, ``contraction_rate``), which need the ``analysis``
@@ -16,4 +17,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "sector": ("CircleCriterionResult", "LeakyReLUNonlinearity", "PopovCriterionResult",
                "circle_criterion", "popov_criterion"),
     "deq": ("DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"),
+    "nn_loop": ("GlobalCertificate", "PlantNonlinearity", "RegionOfAttraction",
+                "center_network", "global_certificate", "network_forward",
+                "region_of_attraction"),
 })
