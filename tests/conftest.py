@@ -11,7 +11,8 @@ EXTRA_MODULES = {
     "distributed": ("dask", "distributed"),
     "progress": ("tqdm",),
     "test": ("hypothesis", "pandas"),
-    "docs": ("sphinx", "sphinx_gallery", "numpydoc", "myst_parser", "pydata_sphinx_theme"),
+    "docs": ("sphinx", "sphinx_gallery", "numpydoc", "myst_parser", "pydata_sphinx_theme",
+             "sphinx-mathjax-offline"),  # its import name has hyphens
     "typecheck": ("mypy",),
     "oracle": ("jax",),
 }
