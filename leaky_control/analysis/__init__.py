@@ -17,6 +17,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "sector": ("CircleCriterionResult", "LeakyReLUNonlinearity", "PopovCriterionResult",
                "circle_criterion", "popov_criterion"),
     "deq": ("DEQCertificate", "DEQResult", "deq_certificate", "deq_solve"),
+    "certify": ("LoopCertificate", "certify"),
     "nn_loop": ("GlobalCertificate", "PlantNonlinearity", "RegionOfAttraction",
                 "center_network", "global_certificate", "network_forward",
                 "region_of_attraction"),
