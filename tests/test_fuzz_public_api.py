@@ -62,7 +62,7 @@ CONTROLLER_ARGS = {
     "LeakyMLP": (lc.LeakyMLP, dict(weights=[np.ones((1, 2))], biases=[np.zeros(1)],
                                    negative_slope=0.1),
                  ["weights", "biases", "negative_slope", "reference_input", "u_min", "u_max",
-                  "dt"]),
+                  "dt", "input_offset", "input_scale", "output_scale", "output_offset"]),
     "LeakyLTI": (lc.LeakyLTI, dict(sys=ct.tf([1.0, 0.5], [1.0, 0.0]), negative_slope=0.1),
                  ["sys", "negative_slope", "u_min", "u_max"]),
 }

@@ -1,5 +1,6 @@
 """The neural-network side of the corrective-signal principle: MLPs with (leaky) ReLU and PReLU
-units, training with dead-unit tracking, initialisation and signal-propagation analyses."""
+units, training with dead-unit tracking, initialisation and signal-propagation analyses, and
+network controllers trained by imitation of an expert (LQR)."""
 
 from .._lazy import lazy_exports
 
@@ -13,4 +14,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "flows": ("LeakyFlowLayer", "ScaledLeaky", "collapse_batchnorm_leaky"),
     "regions": ("count_linear_regions", "linear_pieces"),
     "corrective": ("Availability", "control_availability", "training_availability"),
+    "imitation": ("ImitationResult", "LQRExpert", "imitate", "lqr_expert"),
 })

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from .._typing import FloatArray, IntArray
+    from ..controllers.mlp import LeakyMLP
 
 __all__ = ["ACTIVATIONS", "MLP"]
 
@@ -547,6 +548,49 @@ class MLP:
     def get_flat(self) -> FloatArray:
         """Return a copy of the flat parameter vector (weights, biases, then slopes)."""
         return self._theta.copy()
+
+    def to_controller(self, *, input_offset: ArrayLike = 0.0, input_scale: ArrayLike = 1.0,
+                      output_scale: ArrayLike = 1.0, output_offset: ArrayLike = 0.0,
+                      u_min: float = -np.inf, u_max: float = np.inf,
+                      reference_input: bool = False, dt: float | None = None,
+                      name: str = "controller") -> LeakyMLP:
+        """This network as a state-feedback controller (:class:`leaky_control.LeakyMLP`).
+
+        Same as :meth:`leaky_control.LeakyMLP.from_network`: the weights are copied,
+        the controller computes
+        ``u = sat(output_scale * self((z - input_offset) * input_scale) + output_offset)``
+        with ``z`` the plant state (then the reference if ``reference_input``); the scaling is
+        folded into the first and last layers (equal up to rounding, free per evaluation).
+
+        Parameters
+        ----------
+        input_offset, input_scale : float or array_like
+            One value, or one per network input; scales nonzero.
+        output_scale, output_offset : float or array_like
+            One value, or one per output; the scale nonzero.
+        u_min, u_max : float
+            Actuator limits applied to every output.
+        reference_input : bool, default False
+            Whether the last network input is the reference.
+        dt : float, optional
+            Sample time of a sampled controller.
+        name : str
+
+        Returns
+        -------
+        leaky_control.LeakyMLP
+
+        Raises
+        ------
+        ValueError
+            For PReLU slopes that differ between units or layers, or a slope outside [0, 1].
+        """
+        from ..controllers.mlp import LeakyMLP
+
+        return LeakyMLP.from_network(self, input_offset=input_offset, input_scale=input_scale,
+                                     output_scale=output_scale, output_offset=output_offset,
+                                     u_min=u_min, u_max=u_max, reference_input=reference_input,
+                                     dt=dt, name=name)
 
     def with_flat(self, theta: ArrayLike) -> MLP:
         """Return a copy of this network with the flat parameter vector replaced.
