@@ -222,3 +222,27 @@ def check_allocation(name: str, value: Any, n_bytes: float, what: str) -> None:
             f"{name}={short_repr(value)} needs {what} of about {format_bytes(float(n_bytes))}, "
             f"more than the {format_bytes(avail)} of memory available"
         )
+
+
+def require_cvxpy(what: str) -> Any:
+    """Import cvxpy lazily; when it is missing, say who needs it and which extra provides it.
+
+    Parameters
+    ----------
+    what : str
+        Who needs it, e.g. ``"the LipSDP methods"``.
+
+    Returns
+    -------
+    module
+        ``cvxpy``.
+    """
+    try:
+        import cvxpy as cp
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            f"{what} need cvxpy (with the Clarabel and SCS solvers) for their semidefinite "
+            'programs; install the analysis extra: pip install "leaky-control[analysis]"'
+        ) from exc
+    return cp
+

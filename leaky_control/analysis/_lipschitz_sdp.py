@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._memory import available_memory
-from ._checks import format_bytes
+from ._checks import format_bytes, require_cvxpy
 
 if TYPE_CHECKING:
     from .._typing import FloatArray
@@ -33,14 +33,7 @@ _STRICT = 1e-9
 
 def import_cvxpy() -> Any:
     """Import cvxpy lazily; name the extra that provides it when it is missing."""
-    try:
-        import cvxpy as cp
-    except ImportError as exc:  # pragma: no cover - exercised with a monkeypatched import
-        raise ImportError(
-            "the LipSDP methods need cvxpy (with the Clarabel and SCS solvers); install the "
-            'analysis extra: pip install "leaky-control[analysis]"'
-        ) from exc
-    return cp
+    return require_cvxpy("the LipSDP methods")
 
 
 def _blocks_sizes(weights: Sequence[FloatArray]) -> list[int]:

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import as_array, check_int, check_optional_str, check_real, short_repr
+from ._checks import (
+    as_array,
+    check_int,
+    check_optional_str,
+    check_real,
+    require_cvxpy,
+    short_repr,
+)
 from ._loop import centre, resolve_loop, spectral_abscissa, vertices
 
 if TYPE_CHECKING:
@@ -31,18 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ContractionCertificate", "contraction_rate", "log_norm"]
 
-_ANALYSIS_EXTRA = 'pip install "leaky-control[analysis]"'
 
 
-def _require_cvxpy() -> Any:
-    try:
-        import cvxpy as cp
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "contraction_rate needs cvxpy for its semidefinite programs; install the analysis "
-            f"extra: {_ANALYSIS_EXTRA}"
-        ) from exc
-    return cp
 
 
 def _mu_rows(A: FloatArray) -> float:
@@ -315,7 +312,7 @@ def contraction_rate(A: Any, B: Any = None, C: ArrayLike | None = None, k: float
             "contraction metric exists",
         )
 
-    cp = _require_cvxpy()
+    cp = require_cvxpy("contraction_rate")
     # Scale time so the vertices have unit norm: the SDP is then well conditioned and the
     # tolerances of the solver mean the same thing for fast and slow plants.
     scale = max(float(np.linalg.norm(J, 2)) for J in verts)

@@ -62,7 +62,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._barrier_sdp import LMIBlock, barrier_minimise
-from ._checks import as_array, check_choice, check_int, check_optional_str, check_real, short_repr
+from ._checks import (
+    as_array,
+    check_choice,
+    check_int,
+    check_optional_str,
+    check_real,
+    require_cvxpy,
+    short_repr,
+)
 from ._ibp import chord_slopes_leaky, chord_slopes_sat, chord_slopes_sin, interval_bounds, leaky
 
 __all__ = [
@@ -79,18 +87,8 @@ FloatArray = NDArray[np.float64]
 
 _EPS = float(np.finfo(np.float64).eps)
 _TIMES = ("continuous", "discrete")
-_ANALYSIS_EXTRA = 'pip install "leaky-control[analysis]"'
 
 
-def _require_cvxpy() -> Any:
-    try:
-        import cvxpy as cp
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "the network-loop certificates need cvxpy for their semidefinite programs; install "
-            f"the analysis extra: {_ANALYSIS_EXTRA}"
-        ) from exc
-    return cp
 
 
 # ---------------------------------------------------------------------------- validation
@@ -810,7 +808,7 @@ def global_certificate(
     Fs = F / tscale
     eye = np.eye(n)
     if solver != "barrier":
-        cp = _require_cvxpy()
+        cp = require_cvxpy("the network-loop certificates")
         expr, Pvar, lam_vars, param = _cvx_problem(cp, n, lay, qcs, Fs, time)
         t = cp.Variable()
         cons = [Pvar >> eye, Pvar << metric_cond * eye, expr << t * np.eye(lay.dim), t >= -1.0]
