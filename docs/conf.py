@@ -63,8 +63,8 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 # The user guide in reading order. index.md lists the pages that existed when it was written;
 # a page of this list that exists but is missing there is added to the toctree at build time
 # (_complete_user_guide), so a new guide page never fails the build as "not in any toctree".
-USER_GUIDE = ["simulation", "sweeps", "stability", "lipschitz", "bridge", "reliability",
-              "scenarios", "figures", "architecture"]
+USER_GUIDE = ["simulation", "sweeps", "stability", "lipschitz", "certified", "bridge",
+              "reliability", "scenarios", "figures", "architecture"]
 
 # -- MyST ----------------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ ENV_VAR = "LEAKY_CONTROL_GALLERY"
 #: is the figure's point). The values cut grid sizes and epochs but keep each figure's message;
 #: several scripts' own --quick (3 leaks) is a smoke test too coarse to show a curve.
 QUICK_ARGS: dict[str, list[str]] = {
+    "certified_nn_controller": ["--quick"],
     "corrective_signal": ["--epochs", "30"],
     "cruise_control": ["--quick"],
     "lipschitz_vs_slope": ["--n-slopes", "5"],
