@@ -3,10 +3,11 @@
 The same certificate (``analysis.nn_loop.global_certificate``: one LMI per bisection step on the
 rate) solved by the package's log-barrier solver and by cvxpy with Clarabel and SCS, alternating
 in one process so load drifts hit every solver alike; medians of ``--repeats`` runs, and the
-ratio to the barrier solver. The LMI has size n + 2 * 32 + 1 (68 here) with 64 multipliers.
+ratio to the barrier solver. The LMI has size n + 2 * 32 (66 here) with 64 multipliers.
 
-Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_nn_certificate.py [--repeats 3]``
-(one BLAS thread: on 2 shared cores, threads fighting over them cost up to 10x).
+Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_nn_certificate.py [--repeats 3]
+[--slopes 0.3 0.9] [--solvers barrier CLARABEL SCS]`` (one BLAS thread: on 2 shared cores,
+threads fighting over them cost up to 10x). The barrier is always run: it is the reference.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ def main() -> None:
     """Print one line per (slope, solver): status, rate, SDPs, median seconds, ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slopes", type=float, nargs="+", default=[0.3, 0.9])
+    parser.add_argument("--solvers", nargs="+", default=["barrier", "CLARABEL", "SCS"])
     args = parser.parse_args()
     A = np.array([[-1.0, 1.0], [0.0, -2.0]])
     B = np.array([[0.0], [1.0]])
     W = network()
-    solvers = ("barrier", "CLARABEL", "SCS")
-    for a in (0.3, 0.9):
+    solvers = ["barrier", *(s for s in args.solvers if s != "barrier")]
+    for a in args.slopes:
         times: dict[str, list[float]] = {s: [] for s in solvers}
         results = {}
         for _ in range(args.repeats):
@@ -52,10 +55,12 @@ def main() -> None:
                 results[s] = global_certificate(A, B, W, None, a, solver=s)
                 times[s].append(time.perf_counter() - t0)
         base = statistics.median(times["barrier"])
+        ref = results["barrier"].rate
         for s in solvers:
             c, med = results[s], statistics.median(times[s])
-            print(f"a = {a}: {s:8s} {c.status:14s} rate {c.rate:.4f} {c.n_solves:2d} SDPs "
-                  f"median {med:6.2f} s ({med / base:4.1f}x barrier)")
+            print(f"a = {a}: {s:8s} {c.status:14s} rate {c.rate:.4f} "
+                  f"({c.rate / ref:.4f} of barrier) {c.n_solves:2d} SDPs "
+                  f"median {med:6.2f} s ({med / base:5.1f}x barrier)", flush=True)
 
 
 if __name__ == "__main__":

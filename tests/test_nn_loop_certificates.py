@@ -8,6 +8,7 @@ plain numpy / scipy (the network evaluated with np.maximum, not with the package
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -242,6 +243,50 @@ def test_barrier_and_clarabel_agree() -> None:
     ref = global_certificate(A, B, W, None, 0.5, solver="CLARABEL")
     assert ours.status == ref.status == "certified"
     assert ours.rate == pytest.approx(ref.rate, rel=2e-2)
+
+
+def _random_net(seed: int, widths: tuple[int, ...], scale: float = 1.0) -> list[FloatArray]:
+    """Kaiming-like random weights ``widths[0] -> ... -> widths[-1]``, last layer scaled."""
+    rng = np.random.default_rng(seed)
+    W = [rng.standard_normal((o, i)) / np.sqrt(i) for i, o in itertools.pairwise(widths)]
+    W[-1] = scale * W[-1]
+    return W
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("time", ["continuous", "discrete"])
+def test_barrier_matches_clarabel_on_small_network(seed: int, time: str) -> None:
+    """The default barrier solver and Clarabel (an independent interior-point code, via cvxpy)
+    solve the same LMI (same metric bound), so their bisections must certify the same rate:
+    within 2 % (the issue's requirement; the bisections stop at 0.1 % width)."""
+    pytest.importorskip("cvxpy")
+    B = np.array([[0.0], [1.0]])
+    if time == "continuous":
+        A, W = np.array([[-1.0, 1.0], [0.0, -2.0]]), _random_net(seed, (2, 8, 8, 1))
+    else:
+        A, W = np.array([[0.9, 0.1], [0.0, 0.8]]), _random_net(seed, (2, 8, 8, 1), 0.1)
+    ours = global_certificate(A, B, W, None, 0.3, time=time)
+    ref = global_certificate(A, B, W, None, 0.3, time=time, solver="CLARABEL")
+    assert ours.status == ref.status == "certified"
+    assert ours.rate == pytest.approx(ref.rate, rel=2e-2)
+
+
+def test_barrier_reaches_clarabel_rate_on_deep_network() -> None:
+    """The benchmark's 2-32-32-1 loop (benchmarks/bench_nn_certificate.py, a = 0.3): Clarabel
+    and SCS both certify rate 0.2831 (benchmarks/RESULTS.md; 40 s and 140 s, too slow to rerun
+    here). The barrier must reach it within 2 %; before issue 14 it stopped at 0.198 (its
+    centerings were cut short at 50 Newton steps)."""
+    rng = np.random.default_rng(0)
+    for _ in range(2):  # the benchmark's second draw
+        W = [rng.standard_normal((32, 2)) / np.sqrt(2),
+             rng.standard_normal((32, 32)) / np.sqrt(32),
+             rng.standard_normal((1, 32)) / np.sqrt(32)]
+    A = np.array([[-1.0, 1.0], [0.0, -2.0]])
+    B = np.array([[0.0], [1.0]])
+    cert = global_certificate(A, B, W, None, 0.3)
+    assert cert.status == "certified"
+    assert cert.recheck["passed"]
+    assert cert.rate == pytest.approx(0.2831, rel=2e-2)
 
 
 # ---------------------------------------------------------------------------- IBP sectors
