@@ -165,7 +165,8 @@ def _derivatives(y: FloatArray, blocks: list[LMIBlock], A: FloatArray, g: FloatA
     return grad, hess
 
 
-def _barrier_minimise(
+@_one_blas_thread()  # a contextmanager is also a decorator: one BLAS thread per call
+def barrier_minimise(
     c: FloatArray,
     blocks: list[LMIBlock],
     A: FloatArray,
@@ -180,7 +181,7 @@ def _barrier_minimise(
     max_newton: int = 400,
     max_center: int = 50,
 ) -> BarrierResult:
-    """Barrier method from the strictly feasible ``y0``.
+    """Barrier method from the strictly feasible ``y0``, on one BLAS thread.
 
     ``stop(y)`` ends the run early (e.g. "the margin is already negative enough");
     ``give_up(lower)`` ends it when the central-path lower bound on ``c'y`` shows the target
@@ -244,25 +245,3 @@ def _barrier_minimise(
         if steps >= max_newton:
             return BarrierResult(y, "max_iter", lower, steps, first)
         mu *= mu_factor
-
-
-def barrier_minimise(
-    c: FloatArray,
-    blocks: list[LMIBlock],
-    A: FloatArray,
-    g: FloatArray,
-    y0: FloatArray,
-    *,
-    stop: Callable[[FloatArray], bool] | None = None,
-    give_up: Callable[[float], bool] | None = None,
-    gap_tol: float = 1e-7,
-    mu0: float = 1.0,
-    mu_factor: float = 20.0,
-    max_newton: int = 400,
-    max_center: int = 50,
-) -> BarrierResult:
-    """:func:`_barrier_minimise` (same arguments) on one BLAS thread (:func:`_one_blas_thread`)."""
-    with _one_blas_thread():
-        return _barrier_minimise(c, blocks, A, g, y0, stop=stop, give_up=give_up,
-                                 gap_tol=gap_tol, mu0=mu0, mu_factor=mu_factor,
-                                 max_newton=max_newton, max_center=max_center)

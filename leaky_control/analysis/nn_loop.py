@@ -881,26 +881,20 @@ def global_certificate(
         return True
 
     if time == "continuous":
-        lo, hi = 0.0, rate_bound
-        # absolute width: a rate below rate_tol * rate_bound is reported as not certified
-        while hi - lo > rate_tol * rate_bound:
-            mid = 0.5 * (lo + hi)
-            if attempt(mid):
-                lo = mid
-            else:
-                hi = mid
-            if best is None and not solver_ok and n_solves >= 2:
-                break
+        # the rate c: feasible below, up to rate_bound; absolute width, so a rate below
+        # rate_tol * rate_bound is reported as not certified
+        lo, hi, width, feasible_below = 0.0, rate_bound, rate_tol * rate_bound, True
     else:
-        lo, hi = rate_bound, 1.0  # in rho: feasible near 1, infeasible below rate_bound
-        while hi - lo > rate_tol * (1.0 - rate_bound):
-            mid = 0.5 * (lo + hi)
-            if attempt(mid):
-                hi = mid
-            else:
-                lo = mid
-            if best is None and not solver_ok and n_solves >= 2:
-                break
+        # the factor rho: feasible near 1, infeasible below rate_bound
+        lo, hi, width, feasible_below = rate_bound, 1.0, rate_tol * (1.0 - rate_bound), False
+    while hi - lo > width:
+        mid = 0.5 * (lo + hi)
+        if attempt(mid) == feasible_below:
+            lo = mid
+        else:
+            hi = mid
+        if best is None and not solver_ok and n_solves >= 2:
+            break
 
     if best is None:
         if not solver_ok:
